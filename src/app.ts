@@ -1,0 +1,155 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
+import express, { type Request } from 'express';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { AuthService } from './auth/auth.service';
+import { PasswordService } from './auth/password.service';
+import { TokenService } from './auth/token.service';
+import type { Config } from './config';
+import { RequestAuth, type Context, type Services } from './context';
+import { databaseAnswers, openDatabase, type Orm } from './db/orm';
+import { formatError, isUnexpectedError } from './errors';
+import { createLogger, type Logger } from './logger';
+import { buildAppSchema } from './schema';
+import { SessionService } from './sessions/session.service';
+import { UserService } from './users/user.service';
+import type { SqlEntityManager } from '@mikro-orm/sql';
+
+export interface App {
+  readonly httpServer: http.Server;
+  readonly services: Services;
+  readonly orm: Orm;
+  readonly logger: Logger;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the pools. */
+  stop(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+const BODY_LIMIT = '100kb';
+const READINESS_TIMEOUT_MS = 2000;
+
+function requestIdOf(req: Request): string {
+  const given = req.get('x-request-id');
+  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Logs every unexpected error with the request id; the client only sees a masked error. */
+function errorLoggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue, operationName }) {
+          for (const error of errors) {
+            if (isUnexpectedError(error)) {
+              logger.error(
+                { err: error.originalError ?? error, requestId: contextValue.requestId, operationName, path: error.path },
+                'request failed',
+              );
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Builds the whole service (database, migrations, schema, Express and Apollo) without
+ * listening, so `main` and the tests decide where it listens.
+ */
+export async function createApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
+  const orm = await openDatabase(config, logger);
+  const passwords = new PasswordService(config.bcryptCost);
+  try {
+    const tokens = new TokenService(config);
+    const users = new UserService(passwords);
+    const sessions = new SessionService(tokens, config);
+    const services: Services = { auth: new AuthService(users, sessions, passwords, tokens), users, sessions, tokens };
+
+    if (config.bootstrapAdmin) {
+      const outcome = await users.ensureAdmin(orm.em.fork() as SqlEntityManager, config.bootstrapAdmin);
+      logger.info({ email: config.bootstrapAdmin.email, outcome }, 'bootstrap admin checked');
+    }
+
+    const schema = await buildAppSchema();
+    const app = express();
+    const httpServer = http.createServer(app);
+    app.disable('x-powered-by');
+    app.set('trust proxy', config.trustProxy);
+
+    const apollo = new ApolloServer<Context>({
+      schema,
+      introspection: !config.isProduction,
+      includeStacktraceInErrorResponses: false,
+      formatError,
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+        errorLoggingPlugin(logger),
+      ],
+    });
+    await apollo.start();
+
+    app.use((req, res, next) => {
+      const requestId = requestIdOf(req);
+      res.locals['requestId'] = requestId;
+      res.setHeader('x-request-id', requestId);
+      next();
+    });
+    app.get('/healthz', (_req, res) => {
+      res.json({ status: 'ok' });
+    });
+    app.get('/readyz', async (_req, res) => {
+      const ready = await databaseAnswers(orm, READINESS_TIMEOUT_MS);
+      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'database unavailable' });
+    });
+    app.use(
+      '/graphql',
+      cors<cors.CorsRequest>({ origin: [...config.corsOrigins], credentials: true, maxAge: 600 }),
+      express.json({ limit: BODY_LIMIT }),
+      expressMiddleware(apollo, {
+        context: async ({ req, res }): Promise<Context> => {
+          const em = orm.em.fork() as SqlEntityManager;
+          return {
+            em,
+            requestId: res.locals['requestId'] as string,
+            ip: req.ip ?? null,
+            userAgent: req.get('user-agent') ?? null,
+            services,
+            auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => sessions.viewer(em, claims)),
+          };
+        },
+      }),
+    );
+
+    // Body-parser and other HTTP-level failures: a JSON error, never Express's HTML page or a stack.
+    app.use((error: { status?: number; type?: string }, _req: Request, res: express.Response, next: express.NextFunction) => {
+      if (res.headersSent) return next(error);
+      const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+      if (status === 500) logger.error({ err: error, requestId: res.locals['requestId'] }, 'request failed');
+      const message = status === 413 ? 'Request body too large' : status === 500 ? 'Internal server error' : 'Bad request';
+      res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+    });
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        await apollo.stop();
+        if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await passwords.close();
+        await orm.close(true);
+      })();
+      return stopping;
+    };
+    return { httpServer, services, orm, logger, stop };
+  } catch (error) {
+    await passwords.close();
+    await orm.close(true);
+    throw error;
+  }
+}

@@ -1,0 +1,21 @@
+import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { Context } from '../context';
+import { AuthPayload, LoginInput, SignupInput } from './auth.types';
+
+@Resolver()
+export class AuthResolver {
+  @Mutation(() => AuthPayload, { description: 'Creates an account (always role USER) and signs it in.' })
+  signup(@Arg('input', () => SignupInput) input: SignupInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return ctx.services.auth.signup(ctx, input);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Starts a session. Unknown email and wrong password fail alike.' })
+  login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return ctx.services.auth.login(ctx, input);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Exchanges a refresh token (single use) for a new token pair.' })
+  refreshToken(@Arg('token', () => String) token: string, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return ctx.services.auth.refresh(ctx, token);
+  }
+}

@@ -1,0 +1,47 @@
+import { IsString, MaxLength } from 'class-validator';
+import { Field, InputType, ObjectType } from 'type-graphql';
+import { PASSWORD_MAX_LENGTH } from './password.service';
+import { User } from '../users/user.entity';
+import { IsAccountEmail, IsDisplayName, IsNewPassword } from '../users/user.validation';
+
+@InputType()
+export class SignupInput {
+  @Field(() => String)
+  @IsAccountEmail()
+  email!: string;
+
+  @Field(() => String, { description: 'At least 8 characters.' })
+  @IsNewPassword()
+  password!: string;
+
+  @Field(() => String)
+  @IsDisplayName()
+  name!: string;
+}
+
+@InputType()
+export class LoginInput {
+  @Field(() => String)
+  @IsAccountEmail()
+  email!: string;
+
+  @Field(() => String)
+  @IsString()
+  @MaxLength(PASSWORD_MAX_LENGTH * 4, { message: 'is too long' })
+  password!: string;
+}
+
+@ObjectType()
+export class AuthPayload {
+  @Field(() => String)
+  accessToken!: string;
+
+  @Field(() => Date)
+  accessTokenExpiresAt!: Date;
+
+  @Field(() => String, { nullable: true, description: 'Null when the refresh token travels in the HttpOnly cookie.' })
+  refreshToken!: string | null;
+
+  @Field(() => User)
+  user!: User;
+}

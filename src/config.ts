@@ -1,0 +1,320 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+
+/** Thrown when an environment variable holds a value the service cannot run with. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export const RATE_LIMITED_OPERATIONS = ['login', 'signup', 'refreshToken', 'changePassword'] as const;
+export type RateLimitedOperation = (typeof RATE_LIMITED_OPERATIONS)[number];
+export type RateLimitKey = 'account' | 'ip';
+
+export interface RateLimitRule {
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+/** `login:account` → rule; an absent entry means no limit of that kind. */
+export type RateLimits = Readonly<Partial<Record<`${RateLimitedOperation}:${RateLimitKey}`, RateLimitRule>>>;
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly isProduction: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Unset: the embedded PGlite database under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly jwt: {
+    readonly accessSecret: Buffer;
+    readonly refreshSecret: Buffer;
+    readonly issuer: string;
+    readonly audience: string;
+  };
+  readonly accessTokenTtlMs: number;
+  readonly refreshTokenTtlMs: number;
+  readonly refreshReuseGraceMs: number;
+  readonly bcryptCost: number;
+  readonly rateLimits: RateLimits | 'off';
+  readonly bootstrapAdmin: { readonly email: string; readonly password: string } | undefined;
+  readonly corsOrigins: readonly string[];
+  /** Express `trust proxy` value; `false` means the socket address is the client IP. */
+  readonly trustProxy: boolean | number | string;
+  readonly logLevel: string;
+}
+
+export const DEFAULT_RATE_LIMITS =
+  'login:account=5/15m,login:ip=50/15m,signup:ip=10/1h,refreshToken:ip=60/15m,changePassword:account=5/15m';
+
+const DEVELOPMENT_CORS_ORIGINS = [
+  'http://localhost:3000',
+  'http://localhost:4000',
+  'http://localhost:5173',
+  'http://127.0.0.1:3000',
+  'http://127.0.0.1:4000',
+  'http://127.0.0.1:5173',
+  'https://studio.apollographql.com',
+];
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `2s`, `15m`, `1h`, `7d` (also `500ms`) into milliseconds. */
+export function parseDuration(variable: string, raw: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(raw.trim());
+  if (!match) {
+    throw new ConfigError(variable, `must be a duration such as 30s, 15m, 1h or 7d (got "${raw}")`);
+  }
+  const value = Number(match[1]) * DURATION_UNITS_MS[match[2]];
+  if (value <= 0 || !Number.isSafeInteger(value)) {
+    throw new ConfigError(variable, `must be a positive duration (got "${raw}")`);
+  }
+  return value;
+}
+
+function parseInteger(variable: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new ConfigError(variable, `must be a whole number between ${min} and ${max} (got "${raw}")`);
+  }
+  const value = Number(raw.trim());
+  if (value < min || value > max) {
+    throw new ConfigError(variable, `must be between ${min} and ${max} (got ${value})`);
+  }
+  return value;
+}
+
+export function parseRateLimits(raw: string | undefined): RateLimits | 'off' {
+  const variable = 'RATE_LIMITS';
+  if (raw !== undefined && raw.trim().toLowerCase() === 'off') return 'off';
+  const limits: Record<string, RateLimitRule> = {};
+  const entries = [DEFAULT_RATE_LIMITS, raw ?? '']
+    .join(',')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const match = /^(\w+):(account|ip)=(?:(off)|(\d+)\/(\w+))$/.exec(entry);
+    if (!match || !(RATE_LIMITED_OPERATIONS as readonly string[]).includes(match[1])) {
+      throw new ConfigError(
+        variable,
+        `entry "${entry}" must look like login:account=5/15m (operations: ${RATE_LIMITED_OPERATIONS.join(', ')}; keys: account, ip), or be "off"`,
+      );
+    }
+    const key = `${match[1]}:${match[2]}`;
+    if (match[3]) {
+      delete limits[key];
+      continue;
+    }
+    const max = parseInteger(variable, match[4], 1, 1_000_000);
+    limits[key] = Object.freeze({ max, windowMs: parseDuration(variable, match[5]) });
+  }
+  return Object.freeze(limits);
+}
+
+function parseEmail(variable: string, raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254) {
+    throw new ConfigError(variable, 'must be an email address');
+  }
+  return email;
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'false') return false;
+  const value = raw.trim();
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return parseInteger('TRUST_PROXY', value, 0, 100);
+  const known = ['loopback', 'linklocal', 'uniquelocal'];
+  for (const part of value.split(',').map((s) => s.trim())) {
+    const [address, prefix] = part.split('/');
+    const addressOk = known.includes(part) || isIP(address ?? '') !== 0;
+    const prefixOk = prefix === undefined || /^\d{1,3}$/.test(prefix);
+    if (!addressOk || !prefixOk) {
+      throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count, or a list of addresses/subnets (got "${part}")`);
+    }
+  }
+  return value;
+}
+
+function parseOrigins(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      let url: URL;
+      try {
+        url = new URL(origin);
+      } catch {
+        throw new ConfigError('CORS_ORIGINS', `entry "${origin}" is not an origin such as https://app.example.com`);
+      }
+      if (origin === '*' || url.origin !== origin.replace(/\/$/, '')) {
+        throw new ConfigError('CORS_ORIGINS', `entry "${origin}" is not an origin such as https://app.example.com`);
+      }
+      return url.origin;
+    });
+}
+
+function secretFrom(variable: string, raw: string): Buffer {
+  const secret = Buffer.from(raw, 'utf8');
+  if (secret.length < 32) {
+    throw new ConfigError(variable, `must be at least 32 bytes long (got ${secret.length})`);
+  }
+  return secret;
+}
+
+/**
+ * Development convenience: secrets generated once and kept under DATA_DIR, so tokens
+ * survive restarts without anyone copying secrets around. Never used in production.
+ */
+function developmentSecrets(dataDir: string): { access: string; refresh: string } {
+  const file = path.join(dataDir, 'secrets.json');
+  try {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { access?: unknown; refresh?: unknown };
+    if (typeof stored.access === 'string' && typeof stored.refresh === 'string') {
+      return { access: stored.access, refresh: stored.refresh };
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError('DATA_DIR', `holds an unreadable secrets.json (${(error as Error).message}); delete it to regenerate`);
+    }
+  }
+  const generated = { access: randomBytes(48).toString('base64url'), refresh: randomBytes(48).toString('base64url') };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(generated, null, 2), { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return generated;
+}
+
+/** Reads every variable once, validates it, and returns a frozen configuration. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const get = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value;
+  };
+
+  const nodeEnvRaw = get('NODE_ENV') ?? 'development';
+  if (!['development', 'production', 'test'].includes(nodeEnvRaw)) {
+    throw new ConfigError('NODE_ENV', `must be development, production or test (got "${nodeEnvRaw}")`);
+  }
+  const nodeEnv = nodeEnvRaw as NodeEnv;
+  const isProduction = nodeEnv === 'production';
+
+  const port = parseInteger('PORT', get('PORT') ?? '4000', 0, 65535);
+  const host = get('HOST') ?? '127.0.0.1';
+  if (isIP(host) === 0 && !/^[a-zA-Z0-9.-]+$/.test(host)) {
+    throw new ConfigError('HOST', `must be an IP address or host name (got "${host}")`);
+  }
+  const dataDir = path.resolve(get('DATA_DIR') ?? '.data');
+
+  const databaseUrl = get('DATABASE_URL');
+  if (databaseUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(databaseUrl);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !['postgres:', 'postgresql:'].includes(url.protocol) || url.pathname.length < 2) {
+      throw new ConfigError('DATABASE_URL', 'must be a URL such as postgres://user:password@host:5432/dbname');
+    }
+  }
+  const redisUrl = get('REDIS_URL');
+  if (redisUrl !== undefined) {
+    let ok: boolean;
+    try {
+      ok = ['redis:', 'rediss:'].includes(new URL(redisUrl).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ConfigError('REDIS_URL', 'must be a URL such as redis://127.0.0.1:6379');
+  }
+
+  let accessRaw = get('JWT_ACCESS_SECRET');
+  let refreshRaw = get('JWT_REFRESH_SECRET');
+  if (accessRaw === undefined || refreshRaw === undefined) {
+    if (isProduction) {
+      throw new ConfigError(
+        accessRaw === undefined ? 'JWT_ACCESS_SECRET' : 'JWT_REFRESH_SECRET',
+        'must be set in production (at least 32 random bytes)',
+      );
+    }
+    const generated = developmentSecrets(dataDir);
+    accessRaw ??= generated.access;
+    refreshRaw ??= generated.refresh;
+  }
+  const accessSecret = secretFrom('JWT_ACCESS_SECRET', accessRaw);
+  const refreshSecret = secretFrom('JWT_REFRESH_SECRET', refreshRaw);
+  if (accessSecret.equals(refreshSecret)) {
+    throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
+  }
+
+  const accessTokenTtlMs = parseDuration('ACCESS_TOKEN_TTL', get('ACCESS_TOKEN_TTL') ?? '15m');
+  const refreshTokenTtlMs = parseDuration('REFRESH_TOKEN_TTL', get('REFRESH_TOKEN_TTL') ?? '7d');
+  const refreshReuseGraceMs = parseDuration('REFRESH_REUSE_GRACE', get('REFRESH_REUSE_GRACE') ?? '10s');
+  if (accessTokenTtlMs < 1000) throw new ConfigError('ACCESS_TOKEN_TTL', 'must be at least 1s');
+  if (refreshTokenTtlMs <= accessTokenTtlMs) {
+    throw new ConfigError('REFRESH_TOKEN_TTL', 'must be longer than ACCESS_TOKEN_TTL');
+  }
+  const bcryptCost = parseInteger('BCRYPT_COST', get('BCRYPT_COST') ?? '12', isProduction ? 10 : 4, 31);
+
+  const adminEmail = get('BOOTSTRAP_ADMIN_EMAIL');
+  const adminPassword = get('BOOTSTRAP_ADMIN_PASSWORD');
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError(
+      adminEmail === undefined ? 'BOOTSTRAP_ADMIN_EMAIL' : 'BOOTSTRAP_ADMIN_PASSWORD',
+      'must be set together with ' + (adminEmail === undefined ? 'BOOTSTRAP_ADMIN_PASSWORD' : 'BOOTSTRAP_ADMIN_EMAIL'),
+    );
+  }
+  if (adminPassword !== undefined && [...adminPassword].length < 8) {
+    throw new ConfigError('BOOTSTRAP_ADMIN_PASSWORD', 'must be at least 8 characters');
+  }
+  const bootstrapAdmin =
+    adminEmail !== undefined && adminPassword !== undefined
+      ? Object.freeze({ email: parseEmail('BOOTSTRAP_ADMIN_EMAIL', adminEmail), password: adminPassword })
+      : undefined;
+
+  const corsRaw = get('CORS_ORIGINS');
+  const corsOrigins = corsRaw !== undefined ? parseOrigins(corsRaw) : isProduction ? [] : DEVELOPMENT_CORS_ORIGINS;
+
+  const logLevel = get('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'silent' : 'info');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+  }
+
+  return Object.freeze({
+    nodeEnv,
+    isProduction,
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    jwt: Object.freeze({
+      accessSecret,
+      refreshSecret,
+      issuer: get('JWT_ISSUER') ?? 'graphql-auth-api',
+      audience: get('JWT_AUDIENCE') ?? 'graphql-auth-api',
+    }),
+    accessTokenTtlMs,
+    refreshTokenTtlMs,
+    refreshReuseGraceMs,
+    bcryptCost,
+    rateLimits: parseRateLimits(get('RATE_LIMITS')),
+    bootstrapAdmin,
+    corsOrigins: Object.freeze([...corsOrigins]),
+    trustProxy: parseTrustProxy(get('TRUST_PROXY')),
+    logLevel,
+  });
+}

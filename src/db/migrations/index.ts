@@ -1,0 +1,4 @@
+import { Migration20261123000000Initial } from './Migration20261123000000Initial';
+
+/** Every migration, in order; listed explicitly so TypeScript and compiled builds load the same set. */
+export const migrations = [{ name: 'Migration20261123000000Initial', class: Migration20261123000000Initial }];

@@ -1,0 +1,85 @@
+import { MikroORM } from '@mikro-orm/core';
+import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { Migrator } from '@mikro-orm/migrations';
+import { PgliteDriver } from '@mikro-orm/pglite';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import type { SqlEntityManager } from '@mikro-orm/sql';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { RefreshToken, Session } from '../sessions/session.entity';
+import { User } from '../users/user.entity';
+import { migrations } from './migrations';
+
+export type Orm = Awaited<ReturnType<typeof MikroORM.init>>;
+export type EntityManager = SqlEntityManager;
+
+type Options = NonNullable<Parameters<typeof MikroORM.init>[0]>;
+
+export const ENTITIES = [User, Session, RefreshToken];
+
+/**
+ * One configuration for both databases: PostgreSQL when DATABASE_URL is set, otherwise
+ * the embedded PGlite (PostgreSQL in WASM) kept under DATA_DIR. Same entities, same
+ * migrations (listed explicitly, so they load the same from TypeScript and compiled code).
+ */
+export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger?: Logger): Options {
+  const common = {
+    // The ORM's own messages (migrations applied) go to the service log, never to stdout.
+    ...(logger ? { logger: (message: string) => logger.info({ component: 'orm' }, message) } : {}),
+    colors: false,
+    entities: ENTITIES,
+    metadataProvider: ReflectMetadataProvider,
+    extensions: [Migrator],
+    migrations: {
+      migrationsList: migrations,
+      path: path.join(__dirname, 'migrations'),
+      pathTs: path.join(__dirname, 'migrations'),
+      tableName: 'mikro_orm_migrations',
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+    },
+    forceUtcTimezone: true,
+    debug: false,
+    // Entities are loaded per request into a fresh fork; nothing global to discover.
+    discovery: { warnWhenNoEntities: true },
+  };
+  if (config.databaseUrl) {
+    return { ...common, driver: PostgreSqlDriver, clientUrl: config.databaseUrl, pool: { min: 0, max: 10 } };
+  }
+  const dbDir = path.join(config.dataDir, 'pglite');
+  mkdirSync(dbDir, { recursive: true });
+  return { ...common, driver: PgliteDriver, dbName: dbDir };
+}
+
+/** Connects and applies pending migrations. */
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Orm> {
+  const orm = await MikroORM.init(ormOptions(config, logger));
+  try {
+    await orm.migrator.up();
+  } catch (error) {
+    await orm.close(true);
+    throw error;
+  }
+  return orm;
+}
+
+/** True when the database answers a trivial query within `timeoutMs`. */
+export async function databaseAnswers(orm: Orm, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const probe = (orm.em as SqlEntityManager)
+    .getConnection()
+    .execute('select 1', [], 'get')
+    .then(() => true)
+    .catch(() => false);
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,150 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { ArgumentValidationError, AuthenticationError, AuthorizationError } from 'type-graphql';
+import type { ValidationError } from 'class-validator';
+
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  RATE_LIMITED = 'RATE_LIMITED',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+export enum AuthReason {
+  TOKEN_MISSING = 'TOKEN_MISSING',
+  TOKEN_INVALID = 'TOKEN_INVALID',
+  TOKEN_EXPIRED = 'TOKEN_EXPIRED',
+  TOKEN_REVOKED = 'TOKEN_REVOKED',
+  INVALID_CREDENTIALS = 'INVALID_CREDENTIALS',
+  ACCOUNT_DISABLED = 'ACCOUNT_DISABLED',
+  REFRESH_TOKEN_REUSED = 'REFRESH_TOKEN_REUSED',
+}
+
+/** Base of every error a client is meant to act on; anything else is masked. */
+export abstract class AppError extends Error {
+  abstract readonly code: ErrorCode;
+  extensions(): Record<string, unknown> {
+    return {};
+  }
+}
+
+const AUTH_MESSAGES: Record<AuthReason, string> = {
+  TOKEN_MISSING: 'You must be signed in',
+  TOKEN_INVALID: 'The access token is invalid',
+  TOKEN_EXPIRED: 'The token has expired',
+  TOKEN_REVOKED: 'The token has been revoked',
+  INVALID_CREDENTIALS: 'Invalid email or password',
+  ACCOUNT_DISABLED: 'This account is disabled',
+  REFRESH_TOKEN_REUSED: 'The refresh token was already used; the session has been ended',
+};
+
+export class AuthenticationFailure extends AppError {
+  readonly code = ErrorCode.UNAUTHENTICATED;
+  constructor(
+    readonly reason: AuthReason,
+    message: string = AUTH_MESSAGES[reason],
+  ) {
+    super(message);
+  }
+  override extensions(): Record<string, unknown> {
+    return { reason: this.reason };
+  }
+}
+
+const FORBIDDEN_MESSAGE = 'You are not allowed to do this';
+
+export class Forbidden extends AppError {
+  readonly code = ErrorCode.FORBIDDEN;
+  constructor(message = FORBIDDEN_MESSAGE) {
+    super(message);
+  }
+}
+
+/** Validation failure: `fields` maps each offending input field to a message. */
+export class InvalidInput extends AppError {
+  readonly code = ErrorCode.BAD_USER_INPUT;
+  constructor(readonly fields: Readonly<Record<string, string>>) {
+    super('Invalid input');
+  }
+  override extensions(): Record<string, unknown> {
+    return { fields: this.fields };
+  }
+}
+
+export class RateLimited extends AppError {
+  readonly code = ErrorCode.RATE_LIMITED;
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many attempts, try again later');
+  }
+  override extensions(): Record<string, unknown> {
+    return { retryAfter: this.retryAfterSeconds };
+  }
+}
+
+/** Flattens class-validator errors (nested inputs included) into `{ field: message }`. */
+export function validationFields(errors: readonly ValidationError[], prefix = ''): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const error of errors) {
+    const name = prefix ? `${prefix}.${error.property}` : error.property;
+    const messages = Object.values(error.constraints ?? {});
+    if (messages.length > 0) fields[name] = messages[0];
+    if (error.children?.length) Object.assign(fields, validationFields(error.children, name));
+  }
+  return fields;
+}
+
+const REQUEST_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/** The client-facing shape of an error, or undefined when it is unexpected and must be masked. */
+function knownError(error: unknown): { message: string; extensions: Record<string, unknown> } | undefined {
+  const original = unwrapResolverError(error);
+  if (original instanceof AppError) {
+    return { message: original.message, extensions: { code: original.code, ...original.extensions() } };
+  }
+  if (original instanceof ArgumentValidationError) {
+    return {
+      message: 'Invalid input',
+      extensions: { code: ErrorCode.BAD_USER_INPUT, fields: validationFields(original.extensions.validationErrors) },
+    };
+  }
+  if (original instanceof AuthorizationError) {
+    return { message: FORBIDDEN_MESSAGE, extensions: { code: ErrorCode.FORBIDDEN } };
+  }
+  if (original instanceof AuthenticationError) {
+    return {
+      message: AUTH_MESSAGES.TOKEN_MISSING,
+      extensions: { code: ErrorCode.UNAUTHENTICATED, reason: AuthReason.TOKEN_MISSING },
+    };
+  }
+  // graphql-js and Apollo report malformed requests (syntax, unknown fields, bad variables)
+  // as GraphQLErrors that never reached a resolver; their messages are meant for clients.
+  if (original instanceof GraphQLError && !(original.originalError instanceof Error)) {
+    const code = original.extensions['code'];
+    if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
+      return { message: original.message, extensions: { code } };
+    }
+  }
+  return undefined;
+}
+
+/** True when an error is not one of ours and must be logged (with the request id) and masked. */
+export function isUnexpectedError(error: unknown): boolean {
+  return knownError(error) === undefined;
+}
+
+/** The one place where errors become GraphQL errors; everything unknown is masked. */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const known = knownError(error);
+  const where = { locations: formatted.locations, path: formatted.path };
+  if (known) return { ...known, ...where };
+  return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+}

@@ -1,0 +1,106 @@
+import type { SqlEntityManager } from '@mikro-orm/sql';
+import type { AccessClaims, RefreshClaims, SignedToken, TokenService } from '../auth/token.service';
+import { TokenService as Tokens } from '../auth/token.service';
+import { AuthReason, AuthenticationFailure } from '../errors';
+import type { User } from '../users/user.entity';
+import { RefreshToken, Session } from './session.entity';
+
+export interface ClientInfo {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface Viewer {
+  readonly user: User;
+  readonly session: Session;
+}
+
+export interface IssuedSession {
+  readonly user: User;
+  readonly session: Session;
+  readonly refresh: SignedToken;
+}
+
+const USER_AGENT_MAX = 512;
+
+/** Sessions are refresh-token families; their state decides whether access tokens still work. */
+export class SessionService {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly config: { readonly refreshTokenTtlMs: number; readonly refreshReuseGraceMs: number },
+  ) {}
+
+  /** Starts a session for a successful login or signup and returns its first refresh token. */
+  async start(em: SqlEntityManager, user: User, client: ClientInfo): Promise<IssuedSession> {
+    const now = new Date();
+    const session = em.create(Session, {
+      user,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: new Date(now.getTime() + this.config.refreshTokenTtlMs),
+      ip: client.ip,
+      userAgent: client.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+    });
+    const refresh = this.addRefreshToken(em, session);
+    await em.flush();
+    return { user, session, refresh };
+  }
+
+  /**
+   * The viewer behind an access token, with the state of its session, in one indexed
+   * lookup. A revoked or expired session, or a disabled account, ends the token at once.
+   */
+  async viewer(em: SqlEntityManager, claims: AccessClaims): Promise<Viewer> {
+    const session = await em.findOne(Session, { id: claims.sid }, { populate: ['user'] });
+    return { session: this.usable(session, claims), user: (session as Session).user };
+  }
+
+  /**
+   * Single-use rotation. The refresh token is consumed with one atomic UPDATE, so of
+   * concurrent refreshes exactly one wins; a replay of a token rotated less than
+   * REFRESH_REUSE_GRACE ago also succeeds (two tabs racing); any other replay ends the
+   * whole session. Everything happens in one transaction: a failure consumes nothing.
+   */
+  async rotate(em: SqlEntityManager, claims: RefreshClaims, token: string, client: ClientInfo): Promise<IssuedSession> {
+    const tokenHash = Tokens.hash(token);
+    const outcome = await em.transactional(async (tx): Promise<IssuedSession | 'reused'> => {
+      const session = this.usable(await tx.findOne(Session, { id: claims.sid }, { populate: ['user'] }), claims);
+      const now = new Date();
+      const consumed = await tx.nativeUpdate(RefreshToken, { tokenHash, session: session.id, usedAt: null }, { usedAt: now });
+      if (consumed === 0) {
+        const used = await tx.findOne(RefreshToken, { tokenHash, session: session.id });
+        if (!used?.usedAt) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The refresh token is invalid');
+        if (now.getTime() - used.usedAt.getTime() > this.config.refreshReuseGraceMs) return 'reused';
+      }
+      session.lastUsedAt = now;
+      if (client.ip) session.ip = client.ip;
+      const refresh = this.addRefreshToken(tx, session);
+      return { user: session.user, session, refresh };
+    });
+    if (outcome === 'reused') {
+      await this.revoke(em, claims.sid);
+      throw new AuthenticationFailure(AuthReason.REFRESH_TOKEN_REUSED);
+    }
+    return outcome;
+  }
+
+  /** Ends a session: its refresh tokens and the access tokens that name it stop working. */
+  async revoke(em: SqlEntityManager, sessionId: string): Promise<boolean> {
+    const ended = await em.nativeUpdate(Session, { id: sessionId, revokedAt: null }, { revokedAt: new Date() });
+    return ended > 0;
+  }
+
+  private usable(session: Session | null, claims: { sub: string; sid: string }): Session {
+    if (!session || session.user.id !== claims.sub) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
+    if (session.revokedAt) throw new AuthenticationFailure(AuthReason.TOKEN_REVOKED);
+    if (session.expiresAt.getTime() <= Date.now()) throw new AuthenticationFailure(AuthReason.TOKEN_EXPIRED);
+    if (!session.user.isActive) throw new AuthenticationFailure(AuthReason.ACCOUNT_DISABLED);
+    return session;
+  }
+
+  private addRefreshToken(em: SqlEntityManager, session: Session): SignedToken {
+    const refresh = this.tokens.signRefresh({ userId: session.user.id, sessionId: session.id, expiresAt: session.expiresAt });
+    em.create(RefreshToken, { session, tokenHash: Tokens.hash(refresh.token) });
+    return refresh;
+  }
+}

@@ -1,0 +1,52 @@
+import { OptionalProps } from '@mikro-orm/core';
+import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { Auth } from '../auth/auth.decorator';
+import { newId } from '../db/uuid';
+import { Role } from './role';
+
+@ObjectType({ description: 'An account. Some fields are visible only to certain viewers (see @authorized).' })
+@Entity({ tableName: 'users' })
+@Index({ name: 'users_role_id_index', properties: ['role', 'id'] })
+export class User {
+  [OptionalProps]?: 'role' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastLoginAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  /** Stored trimmed and lower-cased, so the unique constraint is case-insensitive. */
+  @Field(() => String, { nullable: true, description: 'Visible to the user themself, MODERATOR and ADMIN.' })
+  @Auth({ roles: [Role.MODERATOR, Role.ADMIN], self: true })
+  @Property({ type: 'string', length: 254, unique: 'users_email_unique' })
+  email!: string;
+
+  @Field(() => String)
+  @Property({ type: 'string', length: 100 })
+  name!: string;
+
+  /** bcrypt hash; never selected unless asked for, never serialised, never in the schema. */
+  @Property({ type: 'text', hidden: true, lazy: true })
+  passwordHash!: string;
+
+  @Field(() => Role)
+  @Enum({ items: () => Role, nativeEnumName: undefined })
+  role: Role = Role.USER;
+
+  @Field(() => Boolean, { nullable: true })
+  @Auth({ roles: [Role.MODERATOR, Role.ADMIN] })
+  @Property({ type: 'boolean' })
+  isActive: boolean = true;
+
+  @Field(() => Date)
+  @Property({ type: 'datetime' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+
+  @Field(() => Date, { nullable: true })
+  @Auth({ roles: [Role.MODERATOR, Role.ADMIN] })
+  @Property({ type: 'datetime', nullable: true })
+  lastLoginAt: Date | null = null;
+}

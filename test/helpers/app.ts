@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createApp, type App } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/logger';
+
+/** Secrets used by every test app; tests that forge tokens sign with these or with others. */
+export const TEST_ACCESS_SECRET = 'test-access-secret-0123456789-abcdefghijklmnop';
+export const TEST_REFRESH_SECRET = 'test-refresh-secret-0123456789-abcdefghijklmnop';
+
+export interface TestApp {
+  readonly url: string;
+  readonly config: Config;
+  readonly app: App;
+  /** Where the embedded database lives (DATA_DIR), kept for restarts. */
+  readonly dataDir: string;
+  /** The PostgreSQL database of this app, when the suite runs on a server. */
+  readonly databaseUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** True when the suite runs against a PostgreSQL server (DATABASE_URL set), false on PGlite. */
+export const onServer = Boolean(process.env['DATABASE_URL']);
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new Client({ connectionString: process.env['DATABASE_URL'] });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty database for one app: a new PostgreSQL database, or a new PGlite directory. */
+export async function freshDatabase(): Promise<{ dataDir: string; databaseUrl: string | undefined; drop(): Promise<void> }> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'auth-api-test-'));
+  if (!onServer) {
+    return { dataDir, databaseUrl: undefined, drop: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })) };
+  }
+  const name = `test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`create database "${name}"`);
+  const url = new URL(process.env['DATABASE_URL'] as string);
+  url.pathname = `/${name}`;
+  return {
+    dataDir,
+    databaseUrl: url.toString(),
+    drop: async () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      await adminQuery(`drop database if exists "${name}" with (force)`);
+    },
+  };
+}
+
+export interface StartOptions {
+  /** Extra environment variables for loadConfig. */
+  readonly env?: Record<string, string>;
+  /** Reuse an existing database instead of a fresh one (restart tests). */
+  readonly database?: { dataDir: string; databaseUrl: string | undefined };
+}
+
+export function testEnv(
+  database: { dataDir: string; databaseUrl: string | undefined },
+  env: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: database.dataDir,
+    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    JWT_ACCESS_SECRET: TEST_ACCESS_SECRET,
+    JWT_REFRESH_SECRET: TEST_REFRESH_SECRET,
+    BCRYPT_COST: '4',
+    PORT: '0',
+    ...env,
+  };
+}
+
+/** Starts the real app on an ephemeral port over a real database. */
+export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
+  const fresh = options.database ? undefined : await freshDatabase();
+  const database = options.database ?? { dataDir: fresh?.dataDir ?? '', databaseUrl: fresh?.databaseUrl };
+  const config = loadConfig(testEnv(database, options.env));
+  const app = await createApp(config, createLogger(config));
+  await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
+  const { port } = app.httpServer.address() as AddressInfo;
+  let stopped = false;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    app,
+    dataDir: database.dataDir,
+    databaseUrl: database.databaseUrl,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await app.stop();
+      await fresh?.drop();
+    },
+  };
+}

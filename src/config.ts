@@ -71,13 +71,13 @@ const DEVELOPMENT_CORS_ORIGINS = [
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses `2s`, `15m`, `1h`, `7d` (also `500ms`) into milliseconds. */
-export function parseDuration(variable: string, raw: string): number {
+export function parseDuration(variable: string, raw: string, allowZero = false): number {
   const match = /^(\d+)(ms|s|m|h|d)$/.exec(raw.trim());
   if (!match) {
     throw new ConfigError(variable, `must be a duration such as 30s, 15m, 1h or 7d (got "${raw}")`);
   }
   const value = Number(match[1]) * DURATION_UNITS_MS[match[2]];
-  if (value <= 0 || !Number.isSafeInteger(value)) {
+  if ((value === 0 && !allowZero) || !Number.isSafeInteger(value)) {
     throw new ConfigError(variable, `must be a positive duration (got "${raw}")`);
   }
   return value;
@@ -262,7 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const accessTokenTtlMs = parseDuration('ACCESS_TOKEN_TTL', get('ACCESS_TOKEN_TTL') ?? '15m');
   const refreshTokenTtlMs = parseDuration('REFRESH_TOKEN_TTL', get('REFRESH_TOKEN_TTL') ?? '7d');
-  const refreshReuseGraceMs = parseDuration('REFRESH_REUSE_GRACE', get('REFRESH_REUSE_GRACE') ?? '10s');
+  const refreshReuseGraceMs = parseDuration('REFRESH_REUSE_GRACE', get('REFRESH_REUSE_GRACE') ?? '10s', true);
   if (accessTokenTtlMs < 1000) throw new ConfigError('ACCESS_TOKEN_TTL', 'must be at least 1s');
   if (refreshTokenTtlMs <= accessTokenTtlMs) {
     throw new ConfigError('REFRESH_TOKEN_TTL', 'must be longer than ACCESS_TOKEN_TTL');

@@ -1,3 +1,4 @@
+import { DriverException } from '@mikro-orm/core';
 import pino from 'pino';
 import type { Config } from './config';
 
@@ -30,10 +31,28 @@ const REDACTED_PATHS = [
   'variables.*.currentPassword',
 ];
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
+/**
+ * Database errors carry the failed SQL with its parameters inlined in their message and
+ * stack (an INSERT would show a password hash): log only the driver's own words and codes.
+ */
+function serializeError(error: unknown): unknown {
+  if (error instanceof DriverException) {
+    return {
+      type: error.name,
+      code: error.code,
+      sqlState: error.sqlState,
+      message: error.message.split(' - ').at(-1),
+    };
+  }
+  return error instanceof Error ? pino.stdSerializers.err(error) : error;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { service: 'graphql-auth-api' },
-  });
+    serializers: { err: serializeError },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -1,0 +1,108 @@
+import { Writable } from 'node:stream';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { freshDatabase, testEnv, type TestApp } from '../helpers/app';
+import { AUTH_FIELDS, uniqueEmail } from '../helpers/factories';
+import { gql } from '../helpers/graphql';
+import { createLogger } from '../../src/logger';
+import type { AddressInfo } from 'node:net';
+
+/** Starts the app with a debug-level logger whose every line is kept for inspection. */
+async function startWithCapturedLogs(): Promise<{ app: TestApp; lines: string[] }> {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const database = await freshDatabase();
+  const config = loadConfig(testEnv(database, { LOG_LEVEL: 'trace' }));
+  // The app's own logger (with its redaction rules), writing to the capturing stream.
+  const app = await createApp(config, createLogger(config, sink));
+  await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
+  const { port } = app.httpServer.address() as AddressInfo;
+  return {
+    lines,
+    app: {
+      url: `http://127.0.0.1:${port}`,
+      config,
+      app,
+      dataDir: database.dataDir,
+      databaseUrl: database.databaseUrl,
+      stop: async () => {
+        await app.stop();
+        await database.drop();
+      },
+    },
+  };
+}
+
+describe('secrets never reach a response or a log line', () => {
+  let app: TestApp;
+  let lines: string[];
+  beforeAll(async () => {
+    ({ app, lines } = await startWithCapturedLogs());
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('keeps passwords, hashes and tokens out of responses and logs, and masks unexpected errors', async () => {
+    const email = uniqueEmail('secret');
+    const password = 'a-very-distinctive-password-4711';
+    const signup = await gql(app, `mutation ($input: SignupInput!) { signup(input: $input) { ${AUTH_FIELDS} } }`, {
+      input: { email, password, name: 'Secret Keeper' },
+    });
+    expect(signup.errors).toBeUndefined();
+    const { accessToken, refreshToken } = signup.data?.['signup'];
+    const refreshed = await gql(app, `mutation ($t: String!) { refreshToken(token: $t) { accessToken refreshToken } }`, {
+      t: refreshToken,
+    });
+    expect(refreshed.errors).toBeUndefined();
+    const badLogin = await gql(app, `mutation ($input: LoginInput!) { login(input: $input) { accessToken } }`, {
+      input: { email, password: `${password}-wrong` },
+    });
+    expect(badLogin.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    // The stored hash, read straight from the database, must appear nowhere either.
+    const [row] = await app.app.orm.em
+      .getConnection()
+      .execute<{ password_hash: string }[]>(`select password_hash from users where email = ?`, [email]);
+    const hash = row?.password_hash as string;
+    expect(hash.length).toBeGreaterThan(20);
+
+    // An unexpected failure: the database rejects the query (its table is gone).
+    await app.app.orm.em.getConnection().execute('alter table "users" rename to "users_gone"');
+    const broken = await gql(
+      app,
+      `mutation ($input: LoginInput!) { login(input: $input) { accessToken } }`,
+      {
+        input: { email, password },
+      },
+      { headers: { 'x-request-id': 'req-secret-test-1' } },
+    );
+    expect(broken.errors).toHaveLength(1);
+    expect(broken.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(JSON.stringify(broken.errors)).not.toMatch(/select|sql|users_gone|relation|pglite|postgres|mikro|stack|\bat /i);
+    expect(lines.some((line) => line.includes('req-secret-test-1') && line.includes('"level":50'))).toBe(true);
+
+    // A failing insert must not log its parameters (the new account's bcrypt hash).
+    const brokenSignup = await gql(app, `mutation ($input: SignupInput!) { signup(input: $input) { accessToken } }`, {
+      input: { email: uniqueEmail('broken'), password: 'another-distinctive-password', name: 'Broken' },
+    });
+    expect(brokenSignup.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(lines.join('\n')).not.toMatch(/\$2[aby]\$\d\d\$/);
+
+    const responses = JSON.stringify([signup, refreshed, badLogin, broken].map((r) => ({ data: r.data, errors: r.errors })));
+    const logs = lines.join('\n');
+    for (const secret of [password, hash]) {
+      expect(responses).not.toContain(secret);
+      expect(logs).not.toContain(secret);
+    }
+    for (const token of [accessToken, refreshToken, refreshed.data?.['refreshToken'].refreshToken]) {
+      expect(logs).not.toContain(token);
+    }
+    expect(responses).not.toMatch(/passwordHash|password_hash/);
+  });
+});

@@ -55,7 +55,7 @@ describe('secrets never reach a response or a log line', () => {
       input: { email, password, name: 'Secret Keeper' },
     });
     expect(signup.errors).toBeUndefined();
-    const { accessToken, refreshToken } = signup.data?.['signup'];
+    const { accessToken, refreshToken } = signup.data!['signup'];
     const refreshed = await gql(app, `mutation ($t: String!) { refreshToken(token: $t) { accessToken refreshToken } }`, {
       t: refreshToken,
     });

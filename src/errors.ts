@@ -127,7 +127,8 @@ function knownError(error: unknown): { message: string; extensions: Record<strin
   }
   // graphql-js and Apollo report malformed requests (syntax, unknown fields, bad variables)
   // as GraphQLErrors that never reached a resolver; their messages are meant for clients.
-  if (original instanceof GraphQLError && !(original.originalError instanceof Error)) {
+  // Apollo's wrappers keep graphql-js's own GraphQLError as originalError.
+  if (original instanceof GraphQLError && (!(original.originalError instanceof Error) || original.originalError instanceof GraphQLError)) {
     const code = original.extensions['code'];
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
       return { message: original.message, extensions: { code } };

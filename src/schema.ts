@@ -12,6 +12,7 @@ import {
 import { buildSchema } from 'type-graphql';
 import { authChecker } from './auth/auth-checker';
 import { AuthResolver } from './auth/auth.resolver';
+import { SessionResolver } from './sessions/session.resolver';
 import { UserResolver } from './users/user.resolver';
 
 /** Declares `@authorized`, whose applications `Auth` puts on guarded fields and operations. */
@@ -32,7 +33,7 @@ function authorizedDirective(role: GraphQLEnumType): GraphQLDirective {
 
 export async function buildAppSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [AuthResolver, UserResolver],
+    resolvers: [AuthResolver, UserResolver, SessionResolver],
     authChecker,
     authMode: 'error',
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },

@@ -1,6 +1,7 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Auth } from './auth.decorator';
 import type { Context } from '../context';
-import { AuthPayload, LoginInput, SignupInput } from './auth.types';
+import { AuthPayload, ChangePasswordInput, LoginInput, SignupInput } from './auth.types';
 
 @Resolver()
 export class AuthResolver {
@@ -17,5 +18,11 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, { description: 'Exchanges a refresh token (single use) for a new token pair.' })
   refreshToken(@Arg('token', () => String) token: string, @Ctx() ctx: Context): Promise<AuthPayload> {
     return ctx.services.auth.refresh(ctx, token);
+  }
+
+  @Mutation(() => AuthPayload, { nullable: true, description: 'Ends every other session and returns a fresh pair for this one.' })
+  @Auth()
+  changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return ctx.services.auth.changePassword(ctx, input);
   }
 }

@@ -1,12 +1,12 @@
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type { Context } from '../context';
-import { AuthReason, AuthenticationFailure } from '../errors';
+import { AuthReason, AuthenticationFailure, InvalidInput } from '../errors';
 import type { ClientInfo, IssuedSession, SessionService } from '../sessions/session.service';
 import { Role } from '../users/role';
 import { User } from '../users/user.entity';
 import type { UserService } from '../users/user.service';
 import { normalizeEmail } from '../users/user.validation';
-import type { AuthPayload, LoginInput, SignupInput } from './auth.types';
+import type { AuthPayload, ChangePasswordInput, LoginInput, SignupInput } from './auth.types';
 import type { PasswordService } from './password.service';
 import type { TokenService } from './token.service';
 
@@ -44,6 +44,26 @@ export class AuthService {
   async refresh(ctx: Context, token: string): Promise<AuthPayload> {
     const claims = this.tokens.verifyRefresh(token);
     return this.payload(ctx, await this.sessions.rotate(ctx.em, claims, token, client(ctx)));
+  }
+
+  /**
+   * Ends every other session of the viewer and returns a fresh pair for the current one.
+   * A wrong current password is a field error on `currentPassword`.
+   */
+  async changePassword(ctx: Context, input: ChangePasswordInput): Promise<AuthPayload> {
+    const viewer = await ctx.auth.viewer();
+    const em = ctx.em;
+    const { passwordHash } = await em.findOneOrFail(User, { id: viewer.user.id }, { populate: ['passwordHash'] });
+    if (!(await this.passwords.verify(input.currentPassword, passwordHash))) {
+      throw new InvalidInput({ currentPassword: 'is not your current password' });
+    }
+    const newHash = await this.passwords.hash(input.newPassword);
+    const issued = await em.transactional(async (tx) => {
+      await tx.nativeUpdate(User, { id: viewer.user.id }, { passwordHash: newHash });
+      await this.sessions.revokeAllOf(tx, viewer.user.id, viewer.session.id);
+      return this.sessions.reissue(tx, viewer);
+    });
+    return this.payload(ctx, issued);
   }
 
   private payload(ctx: Context, { user, session, refresh }: IssuedSession): AuthPayload {

@@ -31,6 +31,18 @@ export class LoginInput {
   password!: string;
 }
 
+@InputType()
+export class ChangePasswordInput {
+  @Field(() => String)
+  @IsString()
+  @MaxLength(PASSWORD_MAX_LENGTH * 4, { message: 'is too long' })
+  currentPassword!: string;
+
+  @Field(() => String, { description: 'At least 8 characters.' })
+  @IsNewPassword()
+  newPassword!: string;
+}
+
 @ObjectType()
 export class AuthPayload {
   @Field(() => String)

@@ -4,6 +4,9 @@ import { TokenService as Tokens } from '../auth/token.service';
 import { AuthReason, AuthenticationFailure } from '../errors';
 import type { User } from '../users/user.entity';
 import { RefreshToken, Session } from './session.entity';
+import type { SessionView } from './session.types';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface ClientInfo {
   readonly ip: string | null;
@@ -70,7 +73,7 @@ export class SessionService {
       if (consumed === 0) {
         const used = await tx.findOne(RefreshToken, { tokenHash, session: session.id });
         if (!used?.usedAt) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The refresh token is invalid');
-        if (now.getTime() - used.usedAt.getTime() > this.config.refreshReuseGraceMs) return 'reused';
+        if (now.getTime() - used.usedAt.getTime() >= this.config.refreshReuseGraceMs) return 'reused';
       }
       session.lastUsedAt = now;
       if (client.ip) session.ip = client.ip;
@@ -88,6 +91,46 @@ export class SessionService {
   async revoke(em: SqlEntityManager, sessionId: string): Promise<boolean> {
     const ended = await em.nativeUpdate(Session, { id: sessionId, revokedAt: null }, { revokedAt: new Date() });
     return ended > 0;
+  }
+
+  /** Ends every live session of a user, except `keep` when given; returns how many ended. */
+  revokeAllOf(em: SqlEntityManager, userId: string, keep?: string): Promise<number> {
+    return em.nativeUpdate(Session, { user: userId, revokedAt: null, ...(keep ? { id: { $ne: keep } } : {}) }, { revokedAt: new Date() });
+  }
+
+  /** Ends one of the viewer's own sessions; another user's session is never touched. */
+  async revokeOwn(em: SqlEntityManager, viewer: Viewer, sessionId: string): Promise<boolean> {
+    if (!UUID.test(sessionId)) return false;
+    const ended = await em.nativeUpdate(Session, { id: sessionId, user: viewer.user.id, revokedAt: null }, { revokedAt: new Date() });
+    return ended > 0;
+  }
+
+  async listLive(em: SqlEntityManager, viewer: Viewer): Promise<SessionView[]> {
+    const sessions = await em.find(
+      Session,
+      { user: viewer.user.id, revokedAt: null, expiresAt: { $gt: new Date() } },
+      { orderBy: { createdAt: 'desc', id: 'desc' } },
+    );
+    return sessions.map((s) => ({
+      id: s.id,
+      createdAt: s.createdAt,
+      lastUsedAt: s.lastUsedAt,
+      expiresAt: s.expiresAt,
+      userAgent: s.userAgent,
+      ip: s.ip,
+      current: s.id === viewer.session.id,
+    }));
+  }
+
+  /**
+   * After a password change: the current session gets a fresh refresh token and its
+   * earlier unused ones are withdrawn, so only the pair returned now keeps it going.
+   */
+  async reissue(em: SqlEntityManager, viewer: Viewer): Promise<IssuedSession> {
+    await em.nativeDelete(RefreshToken, { session: viewer.session.id, usedAt: null });
+    const refresh = this.addRefreshToken(em, viewer.session);
+    await em.flush();
+    return { user: viewer.user, session: viewer.session, refresh };
   }
 
   private usable(session: Session | null, claims: { sub: string; sid: string }): Session {

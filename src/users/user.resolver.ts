@@ -1,4 +1,4 @@
-import { Args, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { Auth } from '../auth/auth.decorator';
 import type { Context } from '../context';
 import { Role } from './role';
@@ -17,5 +17,29 @@ export class UserResolver {
   @Auth({ roles: [Role.MODERATOR, Role.ADMIN] })
   users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: Context): Promise<UserConnection> {
     return ctx.services.users.list(ctx.em, args);
+  }
+
+  @Query(() => User, { nullable: true, description: 'One account by id; null when there is none.' })
+  @Auth({ roles: [Role.MODERATOR, Role.ADMIN] })
+  user(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<User | null> {
+    return ctx.services.users.findById(ctx.em, id);
+  }
+
+  @Mutation(() => User, { nullable: true, description: 'Takes effect on the next request of every token of that user.' })
+  @Auth({ roles: [Role.ADMIN] })
+  setUserRole(@Arg('userId', () => ID) userId: string, @Arg('role', () => Role) role: Role, @Ctx() ctx: Context): Promise<User> {
+    return ctx.services.users.setRole(ctx.em, userId, role);
+  }
+
+  @Mutation(() => User, { nullable: true, description: "Ends the user's sessions; their access tokens stop working at once." })
+  @Auth({ roles: [Role.ADMIN] })
+  deactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
+    return ctx.services.users.setActive(ctx.em, userId, false);
+  }
+
+  @Mutation(() => User, { nullable: true, description: 'The user can log in again; ended sessions stay ended.' })
+  @Auth({ roles: [Role.ADMIN] })
+  reactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
+    return ctx.services.users.setActive(ctx.em, userId, true);
   }
 }

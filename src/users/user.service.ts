@@ -1,7 +1,8 @@
-import { UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type { PasswordService } from '../auth/password.service';
 import { InvalidInput } from '../errors';
+import { Session } from '../sessions/session.entity';
 import { Role } from './role';
 import { User } from './user.entity';
 import { USERS_PAGE_DEFAULT, type UserConnection, type UsersArgs } from './user.types';
@@ -72,6 +73,49 @@ export class UserService {
   findById(em: SqlEntityManager, id: string): Promise<User | null> {
     if (!UUID.test(id)) return Promise.resolve(null);
     return em.findOne(User, { id });
+  }
+
+  /** ADMIN only (guarded in the resolver). The last active ADMIN cannot be demoted. */
+  setRole(em: SqlEntityManager, userId: string, role: Role): Promise<User> {
+    return this.changeAccount(em, userId, 'role', (user) => {
+      user.role = role;
+    });
+  }
+
+  /**
+   * ADMIN only. Deactivation ends every session of the user in the same transaction; their
+   * access tokens stop working on the next request. The last active ADMIN cannot be deactivated.
+   */
+  setActive(em: SqlEntityManager, userId: string, active: boolean): Promise<User> {
+    return this.changeAccount(em, userId, 'userId', async (user, tx) => {
+      user.isActive = active;
+      if (!active) await tx.nativeUpdate(Session, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
+    });
+  }
+
+  /**
+   * Applies an administrative change under a lock on every active ADMIN row, so that two
+   * admins demoting each other at once cannot leave the service without one.
+   */
+  private async changeAccount(
+    em: SqlEntityManager,
+    userId: string,
+    field: string,
+    change: (user: User, tx: SqlEntityManager) => void | Promise<void>,
+  ): Promise<User> {
+    if (!UUID.test(userId)) throw new InvalidInput({ userId: 'no such user' });
+    return em.transactional(async (tx) => {
+      const admins = await tx.find(User, { role: Role.ADMIN, isActive: true }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
+      const user = await tx.findOne(User, { id: userId });
+      if (!user) throw new InvalidInput({ userId: 'no such user' });
+      const wasActiveAdmin = user.role === Role.ADMIN && user.isActive;
+      await change(user, tx);
+      const isActiveAdmin = user.role === Role.ADMIN && user.isActive;
+      if (wasActiveAdmin && !isActiveAdmin && admins.length <= 1) {
+        throw new InvalidInput({ [field]: 'the last active ADMIN must stay an active ADMIN' });
+      }
+      return user;
+    });
   }
 
   /** Keyset pagination on the time-ordered primary key: every page costs one index range scan. */

@@ -185,6 +185,8 @@ function developmentSecrets(dataDir: string): { access: string; refresh: string 
     if (typeof stored.access === 'string' && typeof stored.refresh === 'string') {
       return { access: stored.access, refresh: stored.refresh };
     }
+    // Regenerating here would fail on the existing file (flag wx) with a bare EEXIST.
+    throw new Error('it lacks the access or refresh secret');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new ConfigError('DATA_DIR', `holds an unreadable secrets.json (${(error as Error).message}); delete it to regenerate`);

@@ -104,6 +104,22 @@ const REQUEST_ERROR_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+const VARIABLE_ERROR = /^Variable "\$(\w+)" got invalid value /;
+const SAFE_EXPLANATION = /^(Field "\w+"( of required type "[\w![\]]+")? (is not defined by type "\w+"|was not provided)|Expected type "[\w![\]]+"[^"]*)\.$/;
+
+/**
+ * graphql-js echoes the whole rejected variable (a password included) in its message.
+ * Clients get the variable's name and, when it carries no value, graphql-js's reason.
+ */
+function variableError(name: string, message: string): { message: string; extensions: Record<string, unknown> } {
+  const reason = message.slice(message.lastIndexOf('; ') + 2);
+  const explanation = SAFE_EXPLANATION.test(reason) ? reason : 'The value does not match its type.';
+  return {
+    message: `Variable "$${name}" got an invalid value. ${explanation}`,
+    extensions: { code: ErrorCode.BAD_USER_INPUT, fields: { [name]: explanation } },
+  };
+}
+
 /** The client-facing shape of an error, or undefined when it is unexpected and must be masked. */
 function knownError(error: unknown): { message: string; extensions: Record<string, unknown> } | undefined {
   const original = unwrapResolverError(error);
@@ -131,6 +147,8 @@ function knownError(error: unknown): { message: string; extensions: Record<strin
   if (original instanceof GraphQLError && (!(original.originalError instanceof Error) || original.originalError instanceof GraphQLError)) {
     const code = original.extensions['code'];
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
+      const variable = VARIABLE_ERROR.exec(original.message);
+      if (variable) return variableError(variable[1] as string, original.message);
       return { message: original.message, extensions: { code } };
     }
   }

@@ -105,4 +105,18 @@ describe('secrets never reach a response or a log line', () => {
     }
     expect(responses).not.toMatch(/passwordHash|password_hash/);
   });
+
+  it('does not echo a rejected variable (with its password) back to the client', async () => {
+    const password = 'echo-me-not-password-9321';
+    const res = await gql(app, `mutation ($input: SignupInput!) { signup(input: $input) { accessToken } }`, {
+      input: { email: uniqueEmail('echo'), password, name: 'Echo', role: 'ADMIN' },
+    });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { input: expect.stringContaining('"role"') } });
+    expect(JSON.stringify(res.errors)).not.toContain(password);
+    const wrongType = await gql(app, `mutation ($input: LoginInput!) { login(input: $input) { accessToken } }`, {
+      input: { email: uniqueEmail('echo'), password: 12345678 },
+    });
+    expect(wrongType.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(wrongType.errors)).not.toContain('12345678');
+  });
 });

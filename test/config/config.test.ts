@@ -1,0 +1,300 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseDuration, type Config } from '../../src/config';
+
+const ACCESS = 'a'.repeat(32);
+const REFRESH = 'r'.repeat(32);
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'auth-api-config-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Explicit secrets and a temporary DATA_DIR, so no test writes into the working tree. */
+function load(env: Record<string, string | undefined> = {}): Config {
+  return loadConfig({ DATA_DIR: tempDir(), JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH, ...env });
+}
+
+/** The ConfigError `env` causes; fails the test when loading succeeds or throws anything else. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  let thrown: unknown;
+  try {
+    load(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+describe('defaults', () => {
+  it('follows the contract table when nothing is set', () => {
+    const config = loadConfig({ JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH });
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      isProduction: false,
+      port: 4000,
+      host: '127.0.0.1',
+      dataDir: path.resolve('.data'),
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      accessTokenTtlMs: 15 * 60_000,
+      refreshTokenTtlMs: 7 * 86_400_000,
+      refreshReuseGraceMs: 10_000,
+      bcryptCost: 12,
+      bootstrapAdmin: undefined,
+      trustProxy: false,
+      logLevel: 'info',
+    });
+    expect(config.jwt.accessSecret.toString()).toBe(ACCESS);
+    expect(config.jwt.refreshSecret.toString()).toBe(REFRESH);
+    expect(config.rateLimits).toEqual({
+      'login:account': { max: 5, windowMs: 15 * 60_000 },
+      'login:ip': { max: 50, windowMs: 15 * 60_000 },
+      'signup:ip': { max: 10, windowMs: 3_600_000 },
+      'refreshToken:ip': { max: 60, windowMs: 15 * 60_000 },
+      'changePassword:account': { max: 5, windowMs: 15 * 60_000 },
+    });
+    expect(config.corsOrigins).toContain('https://studio.apollographql.com');
+    expect(config.corsOrigins.some((origin) => origin.startsWith('http://localhost:'))).toBe(true);
+  });
+
+  it('allows no CORS origin by default in production', () => {
+    const config = load({ NODE_ENV: 'production' });
+    expect(config.isProduction).toBe(true);
+    expect(config.corsOrigins).toEqual([]);
+  });
+
+  it('is silent by default under NODE_ENV=test', () => {
+    expect(load({ NODE_ENV: 'test' }).logLevel).toBe('silent');
+  });
+
+  it('treats blank values as unset', () => {
+    expect(load({ PORT: '  ', ACCESS_TOKEN_TTL: '' })).toMatchObject({ port: 4000, accessTokenTtlMs: 15 * 60_000 });
+  });
+
+  it('returns a frozen object', () => {
+    const config = load();
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.jwt)).toBe(true);
+    expect(Object.isFrozen(config.corsOrigins)).toBe(true);
+  });
+});
+
+describe('valid values', () => {
+  it.each([
+    ['2s', 2000],
+    ['15m', 900_000],
+    ['1h', 3_600_000],
+    ['7d', 604_800_000],
+    ['500ms', 500],
+  ])('parses the duration %s', (raw, ms) => {
+    expect(parseDuration('ACCESS_TOKEN_TTL', raw)).toBe(ms);
+  });
+
+  it('reads every variable', () => {
+    const config = load({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      NODE_ENV: 'test',
+      DATABASE_URL: 'postgres://u:p@db.internal:5432/auth',
+      REDIS_URL: 'redis://cache:6379',
+      ACCESS_TOKEN_TTL: '2s',
+      REFRESH_TOKEN_TTL: '1h',
+      REFRESH_REUSE_GRACE: '0s',
+      BCRYPT_COST: '4',
+      BOOTSTRAP_ADMIN_EMAIL: ' Admin@Example.com ',
+      BOOTSTRAP_ADMIN_PASSWORD: 'admin password',
+      CORS_ORIGINS: 'https://app.example.com, https://admin.example.com/',
+      TRUST_PROXY: 'loopback, 10.0.0.0/8',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      nodeEnv: 'test',
+      databaseUrl: 'postgres://u:p@db.internal:5432/auth',
+      redisUrl: 'redis://cache:6379',
+      accessTokenTtlMs: 2000,
+      refreshTokenTtlMs: 3_600_000,
+      refreshReuseGraceMs: 0,
+      bcryptCost: 4,
+      bootstrapAdmin: { email: 'admin@example.com', password: 'admin password' },
+      corsOrigins: ['https://app.example.com', 'https://admin.example.com'],
+      trustProxy: 'loopback, 10.0.0.0/8',
+      logLevel: 'debug',
+    });
+  });
+
+  it('reads TRUST_PROXY as a boolean or a hop count', () => {
+    expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(load({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(load({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+  });
+
+  it('turns rate limits off, overrides one, or drops one', () => {
+    expect(load({ RATE_LIMITS: 'off' }).rateLimits).toBe('off');
+    expect(load({ RATE_LIMITS: ' OFF ' }).rateLimits).toBe('off');
+    const limits = load({ RATE_LIMITS: 'login:account=3/1m, signup:ip=off' }).rateLimits;
+    expect(limits).toMatchObject({ 'login:account': { max: 3, windowMs: 60_000 }, 'login:ip': { max: 50, windowMs: 900_000 } });
+    expect(limits).not.toHaveProperty('signup:ip');
+  });
+});
+
+describe('a bad value names its variable', () => {
+  it.each<[string, Record<string, string | undefined>]>([
+    ['PORT', { PORT: 'abc' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['PORT', { PORT: '80.5' }],
+    ['HOST', { HOST: 'not a host' }],
+    ['HOST', { HOST: 'evil.com/path' }],
+    ['NODE_ENV', { NODE_ENV: 'prod' }],
+    ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://u:p@localhost:3306/auth' }],
+    ['DATABASE_URL', { DATABASE_URL: 'postgres://u:p@localhost:5432' }],
+    ['REDIS_URL', { REDIS_URL: 'localhost:6379' }],
+    ['REDIS_URL', { REDIS_URL: 'http://localhost:6379' }],
+    ['JWT_ACCESS_SECRET', { JWT_ACCESS_SECRET: 'too-short' }],
+    ['JWT_REFRESH_SECRET', { JWT_REFRESH_SECRET: 'too-short' }],
+    ['JWT_REFRESH_SECRET', { JWT_REFRESH_SECRET: ACCESS }],
+    ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '15' }],
+    ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '15 minutes' }],
+    ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '-1m' }],
+    ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '0s' }],
+    ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '500ms' }],
+    ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '99999999999999999d' }],
+    ['REFRESH_TOKEN_TTL', { REFRESH_TOKEN_TTL: 'week' }],
+    ['REFRESH_TOKEN_TTL', { REFRESH_TOKEN_TTL: '10m' }],
+    ['REFRESH_REUSE_GRACE', { REFRESH_REUSE_GRACE: 'ten' }],
+    ['REFRESH_REUSE_GRACE', { REFRESH_REUSE_GRACE: '1.5s' }],
+    ['BCRYPT_COST', { BCRYPT_COST: 'abc' }],
+    ['BCRYPT_COST', { BCRYPT_COST: '3' }],
+    ['BCRYPT_COST', { BCRYPT_COST: '32' }],
+    ['BCRYPT_COST', { NODE_ENV: 'production', BCRYPT_COST: '4' }],
+    ['RATE_LIMITS', { RATE_LIMITS: 'login=5' }],
+    ['RATE_LIMITS', { RATE_LIMITS: 'logout:ip=5/15m' }],
+    ['RATE_LIMITS', { RATE_LIMITS: 'login:user=5/15m' }],
+    ['RATE_LIMITS', { RATE_LIMITS: 'login:account=0/15m' }],
+    ['RATE_LIMITS', { RATE_LIMITS: 'login:account=5/forever' }],
+    ['BOOTSTRAP_ADMIN_PASSWORD', { BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com' }],
+    ['BOOTSTRAP_ADMIN_EMAIL', { BOOTSTRAP_ADMIN_PASSWORD: 'admin password' }],
+    ['BOOTSTRAP_ADMIN_EMAIL', { BOOTSTRAP_ADMIN_EMAIL: 'not-an-email', BOOTSTRAP_ADMIN_PASSWORD: 'admin password' }],
+    ['BOOTSTRAP_ADMIN_PASSWORD', { BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com', BOOTSTRAP_ADMIN_PASSWORD: 'short' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: '*' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'app.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://app.example.com/path' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'yes' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/abc' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '101' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+  ])('%s: %j', (variable, env) => {
+    const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+  });
+
+  it('names both bootstrap variables when only one is set', () => {
+    expect(configError({ BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com' }).message).toContain('BOOTSTRAP_ADMIN_EMAIL');
+    expect(configError({ BOOTSTRAP_ADMIN_PASSWORD: 'admin password' }).message).toContain('BOOTSTRAP_ADMIN_PASSWORD');
+  });
+
+  it('does not echo a rejected secret', () => {
+    expect(configError({ JWT_ACCESS_SECRET: 'hunter2-secret' }).message).not.toContain('hunter2');
+  });
+});
+
+describe('secrets', () => {
+  it('refuses to start in production without real secrets, and writes none', () => {
+    const dataDir = tempDir();
+    for (const [env, variable] of [
+      [{}, 'JWT_ACCESS_SECRET'],
+      [{ JWT_ACCESS_SECRET: ACCESS }, 'JWT_REFRESH_SECRET'],
+      [{ JWT_REFRESH_SECRET: REFRESH }, 'JWT_ACCESS_SECRET'],
+    ] as const) {
+      let thrown: unknown;
+      try {
+        loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir, ...env });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as ConfigError).message).toContain(variable);
+    }
+    expect(existsSync(path.join(dataDir, 'secrets.json'))).toBe(false);
+  });
+
+  it('accepts explicit secrets in production', () => {
+    const config = load({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'x'.repeat(64), JWT_REFRESH_SECRET: 'y'.repeat(64) });
+    expect(config.jwt.accessSecret.toString()).toBe('x'.repeat(64));
+  });
+
+  it('generates development secrets once under DATA_DIR, readable only by the owner, and reuses them', () => {
+    const dataDir = path.join(tempDir(), 'nested', 'data');
+    const first = loadConfig({ DATA_DIR: dataDir });
+    const file = path.join(dataDir, 'secrets.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(first.jwt.accessSecret.length).toBeGreaterThanOrEqual(32);
+    expect(first.jwt.refreshSecret.length).toBeGreaterThanOrEqual(32);
+    expect(first.jwt.accessSecret.equals(first.jwt.refreshSecret)).toBe(false);
+    const stored = readFileSync(file, 'utf8');
+
+    const second = loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test' });
+    expect(second.jwt.accessSecret.equals(first.jwt.accessSecret)).toBe(true);
+    expect(second.jwt.refreshSecret.equals(first.jwt.refreshSecret)).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(stored);
+
+    const elsewhere = loadConfig({ DATA_DIR: tempDir() });
+    expect(elsewhere.jwt.accessSecret.equals(first.jwt.accessSecret)).toBe(false);
+  });
+
+  it('keeps an explicit secret and fills only the missing one from DATA_DIR', () => {
+    const config = loadConfig({ DATA_DIR: tempDir(), JWT_ACCESS_SECRET: ACCESS });
+    expect(config.jwt.accessSecret.toString()).toBe(ACCESS);
+    expect(config.jwt.refreshSecret.equals(config.jwt.accessSecret)).toBe(false);
+  });
+
+  it.each([
+    ['not JSON', '{ not json'],
+    ['empty', '{}'],
+    ['missing the refresh secret', '{ "access": "only-the-access-secret-0123456789abcdef" }'],
+    ['null', 'null'],
+  ])('names DATA_DIR when its secrets.json is %s', (_name, content) => {
+    const dataDir = tempDir();
+    writeFileSync(path.join(dataDir, 'secrets.json'), content);
+    let thrown: unknown;
+    try {
+      loadConfig({ DATA_DIR: dataDir });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).message).toContain('DATA_DIR');
+  });
+});
+
+describe('the server process', () => {
+  it('exits non-zero with a message naming PORT when PORT is bad', async () => {
+    const dataDir = tempDir();
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
+      cwd: path.resolve(__dirname, '..', '..'),
+      env: { PATH: process.env['PATH'], PORT: 'abc', DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    expect(stderr).toContain('PORT');
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(path.join(dataDir, 'secrets.json'))).toBe(false);
+  });
+});

@@ -86,6 +86,9 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       schema,
       introspection: !config.isProduction,
       includeStacktraceInErrorResponses: false,
+      // main.ts owns SIGTERM/SIGINT: Apollo's own handler re-raises the signal once Apollo has
+      // stopped, killing the process before the password pool and the database are closed.
+      stopOnTerminationSignals: false,
       formatError,
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),

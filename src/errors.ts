@@ -105,7 +105,8 @@ const REQUEST_ERROR_CODES = new Set([
 ]);
 
 const VARIABLE_ERROR = /^Variable "\$(\w+)" got invalid value /;
-const SAFE_EXPLANATION = /^(Field "\w+"( of required type "[\w![\]]+")? (is not defined by type "\w+"|was not provided)|Expected type "[\w![\]]+"[^"]*)\.$/;
+const SAFE_EXPLANATION =
+  /^(Field "\w+"( of required type "[\w![\]]+")? (is not defined by type "\w+"|was not provided)|Expected type "[\w![\]]+"[^"]*)\.$/;
 
 /**
  * graphql-js echoes the whole rejected variable (a password included) in its message.

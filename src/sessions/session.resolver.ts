@@ -11,7 +11,10 @@ export class SessionResolver {
     return ctx.services.sessions.listLive(ctx.em, await ctx.auth.viewer());
   }
 
-  @Mutation(() => Boolean, { nullable: true, description: "Ends one of the viewer's own sessions; false when there is no such live session." })
+  @Mutation(() => Boolean, {
+    nullable: true,
+    description: "Ends one of the viewer's own sessions; false when there is no such live session.",
+  })
   @Auth()
   async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.sessions.revokeOwn(ctx.em, await ctx.auth.viewer(), id);

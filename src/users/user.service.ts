@@ -105,7 +105,11 @@ export class UserService {
   ): Promise<User> {
     if (!UUID.test(userId)) throw new InvalidInput({ userId: 'no such user' });
     return em.transactional(async (tx) => {
-      const admins = await tx.find(User, { role: Role.ADMIN, isActive: true }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
+      const admins = await tx.find(
+        User,
+        { role: Role.ADMIN, isActive: true },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
+      );
       const user = await tx.findOne(User, { id: userId });
       if (!user) throw new InvalidInput({ userId: 'no such user' });
       const wasActiveAdmin = user.role === Role.ADMIN && user.isActive;

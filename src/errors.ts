@@ -149,7 +149,7 @@ function knownError(error: unknown): { message: string; extensions: Record<strin
     const code = original.extensions['code'];
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
       const variable = VARIABLE_ERROR.exec(original.message);
-      if (variable) return variableError(variable[1] as string, original.message);
+      if (variable) return variableError(variable[1], original.message);
       return { message: original.message, extensions: { code } };
     }
   }

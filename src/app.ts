@@ -7,7 +7,9 @@ import cors from 'cors';
 import express, { type Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { AuditService } from './audit/audit.service';
 import { AuthService } from './auth/auth.service';
+import { RefreshCookie } from './auth/refresh-cookie';
 import { PasswordService } from './auth/password.service';
 import { TokenService } from './auth/token.service';
 import type { Config } from './config';
@@ -67,9 +69,10 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
   const passwords = new PasswordService(config.bcryptCost);
   try {
     const tokens = new TokenService(config);
-    const users = new UserService(passwords);
-    const sessions = new SessionService(tokens, config);
-    const services: Services = { auth: new AuthService(users, sessions, passwords, tokens), users, sessions, tokens };
+    const audit = new AuditService();
+    const users = new UserService(passwords, audit);
+    const sessions = new SessionService(tokens, config, audit);
+    const services: Services = { auth: new AuthService(users, sessions, passwords, tokens, audit), users, sessions, tokens, audit };
 
     if (config.bootstrapAdmin) {
       const outcome = await users.ensureAdmin(orm.em.fork() as SqlEntityManager, config.bootstrapAdmin);
@@ -107,12 +110,22 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     app.get('/healthz', (_req, res) => {
       res.json({ status: 'ok' });
     });
+    // Public access-token keys for other services; empty when access tokens use HS256.
+    app.get('/.well-known/jwks.json', (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=300');
+      res.json({ keys: tokens.publicJwks() });
+    });
     app.get('/readyz', async (_req, res) => {
       const ready = await databaseAnswers(orm, READINESS_TIMEOUT_MS);
       res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'database unavailable' });
     });
     app.use(
       '/graphql',
+      // Responses may carry tokens: no cache, shared or private, may keep them.
+      (_req: Request, res: express.Response, next: express.NextFunction) => {
+        res.setHeader('cache-control', 'no-store');
+        next();
+      },
       cors<cors.CorsRequest>({ origin: [...config.corsOrigins], credentials: true, maxAge: 600 }),
       express.json({ limit: BODY_LIMIT }),
       expressMiddleware(apollo, {
@@ -123,6 +136,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
             requestId: res.locals['requestId'] as string,
             ip: req.ip ?? null,
             userAgent: req.get('user-agent') ?? null,
+            refreshCookie: new RefreshCookie(req, res, config.isProduction),
             services,
             auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => sessions.viewer(em, claims)),
           };

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -28,6 +28,16 @@ export interface RateLimitRule {
 /** `login:account` → rule; an absent entry means no limit of that kind. */
 export type RateLimits = Readonly<Partial<Record<`${RateLimitedOperation}:${RateLimitKey}`, RateLimitRule>>>;
 
+export type SigningAlgorithm = 'ES256' | 'RS256';
+
+/** One asymmetric access-token signing key from JWT_SIGNING_KEYS, parsed once at start-up. */
+export interface SigningKey {
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+}
+
 export interface Config {
   readonly nodeEnv: NodeEnv;
   readonly isProduction: boolean;
@@ -42,6 +52,11 @@ export interface Config {
     readonly refreshSecret: Buffer;
     readonly issuer: string;
     readonly audience: string;
+    /**
+     * Asymmetric access-token keys, newest first: the first signs, all verify (by `kid`).
+     * Empty: access tokens use HS256 with `accessSecret`. Refresh tokens always use HS256.
+     */
+    readonly signingKeys: readonly SigningKey[];
   };
   readonly accessTokenTtlMs: number;
   readonly refreshTokenTtlMs: number;
@@ -166,6 +181,58 @@ function parseOrigins(raw: string): string[] {
     });
 }
 
+const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'RS256'];
+
+/**
+ * JWT_SIGNING_KEYS: a JSON array of `{ kid, alg, privateKey }` (PEM), newest first. The first key
+ * signs new access tokens; every listed key still verifies tokens carrying its `kid`.
+ */
+export function parseSigningKeys(raw: string | undefined): readonly SigningKey[] {
+  const variable = 'JWT_SIGNING_KEYS';
+  if (raw === undefined || raw.trim() === '') return Object.freeze([]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(variable, 'must be a JSON array of { "kid", "alg", "privateKey" } objects (invalid JSON)');
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) {
+    throw new ConfigError(variable, 'must be a non-empty JSON array of { "kid", "alg", "privateKey" } objects');
+  }
+  const seen = new Set<string>();
+  const keys = parsed.map((entry: unknown, index): SigningKey => {
+    const at = `entry ${index}`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new ConfigError(variable, `${at} must be an object with kid, alg and privateKey`);
+    }
+    const { kid, alg, privateKey: pem } = entry as Record<string, unknown>;
+    if (typeof kid !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(kid)) {
+      throw new ConfigError(variable, `${at} needs a "kid" of 1 to 64 letters, digits or _.:-`);
+    }
+    if (seen.has(kid)) throw new ConfigError(variable, `has the kid "${kid}" more than once`);
+    seen.add(kid);
+    if (typeof alg !== 'string' || !(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new ConfigError(variable, `key "${kid}" needs "alg" ${SIGNING_ALGORITHMS.join(' or ')}`);
+    }
+    if (typeof pem !== 'string') throw new ConfigError(variable, `key "${kid}" needs "privateKey" as a PEM string`);
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey({ key: pem, format: 'pem' });
+    } catch {
+      throw new ConfigError(variable, `key "${kid}" has a "privateKey" that is not a readable PEM private key`);
+    }
+    const details = privateKey.asymmetricKeyDetails ?? {};
+    if (alg === 'ES256' && (privateKey.asymmetricKeyType !== 'ec' || details.namedCurve !== 'prime256v1')) {
+      throw new ConfigError(variable, `key "${kid}" must be an EC P-256 private key for ES256`);
+    }
+    if (alg === 'RS256' && (privateKey.asymmetricKeyType !== 'rsa' || (details.modulusLength ?? 0) < 2048)) {
+      throw new ConfigError(variable, `key "${kid}" must be an RSA private key of at least 2048 bits for RS256`);
+    }
+    return Object.freeze({ kid, alg: alg as SigningAlgorithm, privateKey, publicKey: createPublicKey(privateKey) });
+  });
+  return Object.freeze(keys);
+}
+
 function secretFrom(variable: string, raw: string): Buffer {
   const secret = Buffer.from(raw, 'utf8');
   if (secret.length < 32) {
@@ -262,6 +329,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
   }
 
+  const signingKeys = parseSigningKeys(get('JWT_SIGNING_KEYS'));
+
   const accessTokenTtlMs = parseDuration('ACCESS_TOKEN_TTL', get('ACCESS_TOKEN_TTL') ?? '15m');
   const refreshTokenTtlMs = parseDuration('REFRESH_TOKEN_TTL', get('REFRESH_TOKEN_TTL') ?? '7d');
   const refreshReuseGraceMs = parseDuration('REFRESH_REUSE_GRACE', get('REFRESH_REUSE_GRACE') ?? '10s', true);
@@ -308,6 +377,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refreshSecret,
       issuer: get('JWT_ISSUER') ?? 'graphql-auth-api',
       audience: get('JWT_AUDIENCE') ?? 'graphql-auth-api',
+      signingKeys,
     }),
     accessTokenTtlMs,
     refreshTokenTtlMs,

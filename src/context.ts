@@ -1,5 +1,7 @@
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import type { AuditService } from './audit/audit.service';
 import type { AuthService } from './auth/auth.service';
+import type { RefreshCookie } from './auth/refresh-cookie';
 import type { AccessClaims, TokenService } from './auth/token.service';
 import { AuthReason, AuthenticationFailure } from './errors';
 import type { SessionService, Viewer } from './sessions/session.service';
@@ -11,6 +13,7 @@ export interface Services {
   readonly users: UserService;
   readonly sessions: SessionService;
   readonly tokens: TokenService;
+  readonly audit: AuditService;
 }
 
 export interface Context {
@@ -21,6 +24,8 @@ export interface Context {
   readonly userAgent: string | null;
   readonly auth: RequestAuth;
   readonly services: Services;
+  /** The refresh-token cookie of cookie mode. */
+  readonly refreshCookie: RefreshCookie;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   lexicographicSortSchema,
 } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { AuditResolver } from './audit/audit.resolver';
 import { authChecker } from './auth/auth-checker';
 import { AuthResolver } from './auth/auth.resolver';
 import { SessionResolver } from './sessions/session.resolver';
@@ -33,7 +34,7 @@ function authorizedDirective(role: GraphQLEnumType): GraphQLDirective {
 
 export async function buildAppSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [AuthResolver, UserResolver, SessionResolver],
+    resolvers: [AuthResolver, UserResolver, SessionResolver, AuditResolver],
     authChecker,
     authMode: 'error',
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },

@@ -15,8 +15,11 @@ export class AuthResolver {
     return ctx.services.auth.login(ctx, input);
   }
 
-  @Mutation(() => AuthPayload, { description: 'Exchanges a refresh token (single use) for a new token pair.' })
-  refreshToken(@Arg('token', () => String) token: string, @Ctx() ctx: Context): Promise<AuthPayload> {
+  @Mutation(() => AuthPayload, {
+    description:
+      'Exchanges a refresh token (single use) for a new pair. Token omitted: read from the refresh cookie, answered in cookie mode.',
+  })
+  refreshToken(@Arg('token', () => String, { nullable: true }) token: string | null, @Ctx() ctx: Context): Promise<AuthPayload> {
     return ctx.services.auth.refresh(ctx, token);
   }
 

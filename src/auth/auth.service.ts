@@ -1,4 +1,5 @@
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import { AuditEventType, AuditService, originOf } from '../audit/audit.service';
 import type { Context } from '../context';
 import { AuthReason, AuthenticationFailure, InvalidInput } from '../errors';
 import type { ClientInfo, IssuedSession, SessionService } from '../sessions/session.service';
@@ -6,7 +7,7 @@ import { Role } from '../users/role';
 import { User } from '../users/user.entity';
 import type { UserService } from '../users/user.service';
 import { normalizeEmail } from '../users/user.validation';
-import type { AuthPayload, ChangePasswordInput, LoginInput, SignupInput } from './auth.types';
+import { TokenTransport, type AuthPayload, type ChangePasswordInput, type LoginInput, type SignupInput } from './auth.types';
 import type { PasswordService } from './password.service';
 import type { TokenService } from './token.service';
 
@@ -17,12 +18,19 @@ export class AuthService {
     private readonly sessions: SessionService,
     private readonly passwords: PasswordService,
     private readonly tokens: TokenService,
+    private readonly audit: AuditService = new AuditService(),
   ) {}
 
   /** Always creates a USER; roles are raised only by an ADMIN. */
   async signup(ctx: Context, input: SignupInput): Promise<AuthPayload> {
     const user = await this.users.create(ctx.em, { ...input, role: Role.USER });
-    return this.payload(ctx, await this.sessions.start(ctx.em, user, client(ctx)));
+    const issued = await this.sessions.start(ctx.em, user, client(ctx));
+    await this.audit.record(ctx.em, originOf(ctx, user.id), {
+      type: AuditEventType.SIGNUP,
+      subjectId: user.id,
+      sessionId: issued.session.id,
+    });
+    return this.payload(ctx, issued, input.tokenTransport);
   }
 
   /**
@@ -35,15 +43,35 @@ export class AuthService {
     const valid = user
       ? await this.passwords.verify(input.password, user.passwordHash)
       : await this.passwords.verifyAgainstNothing(input.password);
-    if (!user || !valid) throw new AuthenticationFailure(AuthReason.INVALID_CREDENTIALS);
-    if (!user.isActive) throw new AuthenticationFailure(AuthReason.ACCOUNT_DISABLED);
+    if (!user || !valid || !user.isActive) {
+      const reason = !user || !valid ? AuthReason.INVALID_CREDENTIALS : AuthReason.ACCOUNT_DISABLED;
+      // Written at once, so it stays although login throws; no email is stored for an unknown account.
+      await this.audit.record(em, originOf(ctx, null), { type: AuditEventType.LOGIN_FAILED, subjectId: user?.id ?? null, detail: reason });
+      throw new AuthenticationFailure(reason);
+    }
     user.lastLoginAt = new Date();
-    return this.payload(ctx, await this.sessions.start(em, user, client(ctx)));
+    const issued = await this.sessions.start(em, user, client(ctx));
+    await this.audit.record(em, originOf(ctx, user.id), {
+      type: AuditEventType.LOGIN_SUCCEEDED,
+      subjectId: user.id,
+      sessionId: issued.session.id,
+    });
+    return this.payload(ctx, issued, input.tokenTransport);
   }
 
-  async refresh(ctx: Context, token: string): Promise<AuthPayload> {
-    const claims = this.tokens.verifyRefresh(token);
-    return this.payload(ctx, await this.sessions.rotate(ctx.em, claims, token, client(ctx)));
+  /** Without a token argument, the token comes from the refresh cookie and the answer goes back in it. */
+  async refresh(ctx: Context, token: string | null | undefined): Promise<AuthPayload> {
+    const transport = token ? TokenTransport.BODY : TokenTransport.COOKIE;
+    const presented = token || ctx.refreshCookie.read();
+    if (!presented) throw new AuthenticationFailure(AuthReason.TOKEN_MISSING, 'No refresh token was given and no refresh cookie was sent');
+    const claims = this.tokens.verifyRefresh(presented);
+    const issued = await this.sessions.rotate(ctx.em, claims, presented, client(ctx));
+    await this.audit.record(ctx.em, originOf(ctx, issued.user.id), {
+      type: AuditEventType.TOKEN_REFRESHED,
+      subjectId: issued.user.id,
+      sessionId: issued.session.id,
+    });
+    return this.payload(ctx, issued, transport);
   }
 
   /**
@@ -61,14 +89,23 @@ export class AuthService {
     const issued = await em.transactional(async (tx) => {
       await tx.nativeUpdate(User, { id: viewer.user.id }, { passwordHash: newHash });
       await this.sessions.revokeAllOf(tx, viewer.user.id, viewer.session.id);
+      await this.audit.record(tx, originOf(ctx, viewer.user.id), {
+        type: AuditEventType.PASSWORD_CHANGED,
+        subjectId: viewer.user.id,
+        sessionId: viewer.session.id,
+      });
       return this.sessions.reissue(tx, viewer);
     });
-    return this.payload(ctx, issued);
+    return this.payload(ctx, issued, ctx.refreshCookie.read() ? TokenTransport.COOKIE : TokenTransport.BODY);
   }
 
-  private payload(ctx: Context, { user, session, refresh }: IssuedSession): AuthPayload {
+  private payload(ctx: Context, { user, session, refresh }: IssuedSession, transport: TokenTransport | null | undefined): AuthPayload {
     ctx.auth.signedInAs({ user, session });
     const access = this.tokens.signAccess({ userId: user.id, sessionId: session.id, role: user.role });
+    if (transport === TokenTransport.COOKIE) {
+      ctx.refreshCookie.set(refresh.token, refresh.expiresAt);
+      return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: null, user };
+    }
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: refresh.token, user };
   }
 }

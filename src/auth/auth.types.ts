@@ -1,8 +1,18 @@
 import { IsString, MaxLength } from 'class-validator';
-import { Field, InputType, ObjectType } from 'type-graphql';
+import { Field, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { PASSWORD_MAX_LENGTH } from './password.service';
 import { User } from '../users/user.entity';
 import { IsAccountEmail, IsDisplayName, IsNewPassword } from '../users/user.validation';
+
+export enum TokenTransport {
+  BODY = 'BODY',
+  COOKIE = 'COOKIE',
+}
+
+registerEnumType(TokenTransport, {
+  name: 'TokenTransport',
+  description: 'BODY: the refresh token is in the response. COOKIE: only in an HttpOnly cookie (for browsers).',
+});
 
 @InputType()
 export class SignupInput {
@@ -17,6 +27,9 @@ export class SignupInput {
   @Field(() => String)
   @IsDisplayName()
   name!: string;
+
+  @Field(() => TokenTransport, { nullable: true, defaultValue: TokenTransport.BODY })
+  tokenTransport?: TokenTransport | null;
 }
 
 @InputType()
@@ -29,6 +42,9 @@ export class LoginInput {
   @IsString()
   @MaxLength(PASSWORD_MAX_LENGTH * 4, { message: 'is too long' })
   password!: string;
+
+  @Field(() => TokenTransport, { nullable: true, defaultValue: TokenTransport.BODY })
+  tokenTransport?: TokenTransport | null;
 }
 
 @InputType()

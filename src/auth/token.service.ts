@@ -1,6 +1,6 @@
 import { createHash, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { Config } from '../config';
+import type { Config, SigningKey } from '../config';
 import { AuthReason, AuthenticationFailure } from '../errors';
 import type { Role } from '../users/role';
 
@@ -28,6 +28,19 @@ export interface SignedToken {
 
 const ALGORITHM = 'HS256';
 
+/** What TokenService needs; `signingKeys` absent or empty means HS256 access tokens. */
+export type TokenConfig = Pick<Config, 'accessTokenTtlMs'> & {
+  readonly jwt: Omit<Config['jwt'], 'signingKeys'> & { readonly signingKeys?: readonly SigningKey[] };
+};
+
+/** A public key in JWKS form, for `/.well-known/jwks.json`. */
+export interface PublicJwk {
+  readonly kid: string;
+  readonly alg: string;
+  readonly use: 'sig';
+  readonly [member: string]: unknown;
+}
+
 /**
  * Signs and verifies both token kinds. Keys are built once as KeyObjects (a string
  * secret would be re-parsed on every call); verification pins the algorithm, requires
@@ -38,9 +51,25 @@ export class TokenService {
   private readonly issuer: string;
   private readonly audience: string;
   private readonly accessTtlSeconds: number;
+  /** Asymmetric access keys, newest (the signer) first; empty when access tokens use HS256. */
+  private readonly signingKeys: readonly SigningKey[];
+  private readonly signingKeysByKid: ReadonlyMap<string, SigningKey>;
+  private readonly jwks: readonly PublicJwk[];
 
-  constructor(config: Pick<Config, 'jwt' | 'accessTokenTtlMs'>) {
+  constructor(config: TokenConfig) {
     this.keys = { access: createSecretKey(config.jwt.accessSecret), refresh: createSecretKey(config.jwt.refreshSecret) };
+    this.signingKeys = config.jwt.signingKeys ?? [];
+    this.signingKeysByKid = new Map(this.signingKeys.map((key) => [key.kid, key]));
+    this.jwks = Object.freeze(
+      this.signingKeys.map((key) =>
+        Object.freeze({
+          ...(key.publicKey.export({ format: 'jwk' }) as Record<string, unknown>),
+          kid: key.kid,
+          alg: key.alg,
+          use: 'sig' as const,
+        }),
+      ),
+    );
     this.issuer = config.jwt.issuer;
     this.audience = config.jwt.audience;
     this.accessTtlSeconds = Math.max(1, Math.round(config.accessTokenTtlMs / 1000));
@@ -73,20 +102,53 @@ export class TokenService {
     return { sub: payload.sub, sid: payload.sid, jti: payload.jti, exp: payload.exp };
   }
 
+  /** The public access-token keys as JWKs; empty when access tokens use HS256. */
+  publicJwks(): readonly PublicJwk[] {
+    return this.jwks;
+  }
+
   /** Refresh tokens are stored only as this digest. */
   static hash(token: string): string {
     return createHash('sha256').update(token).digest('hex');
   }
 
   private sign(type: TokenType, payload: Record<string, unknown>): string {
+    const signer = type === 'access' ? this.signingKeys[0] : undefined;
+    if (signer) {
+      return jwt.sign(payload, signer.privateKey, {
+        algorithm: signer.alg,
+        keyid: signer.kid,
+        issuer: this.issuer,
+        audience: this.audience,
+      });
+    }
     return jwt.sign(payload, this.keys[type], { algorithm: ALGORITHM, issuer: this.issuer, audience: this.audience });
   }
 
+  /**
+   * The key and the one algorithm a token may be verified with. With asymmetric keys on, the
+   * token's `kid` picks a configured public key and only that key's algorithm is allowed, so an
+   * HS256 token (for example one "signed" with the public key as an HMAC secret) never verifies.
+   */
+  private verificationKey(type: TokenType, token: string): { key: KeyObject; algorithm: jwt.Algorithm } {
+    if (type === 'refresh' || this.signingKeys.length === 0) return { key: this.keys[type], algorithm: ALGORITHM };
+    let kid: unknown;
+    try {
+      kid = jwt.decode(token, { complete: true })?.header.kid;
+    } catch {
+      kid = undefined;
+    }
+    const signingKey = typeof kid === 'string' ? this.signingKeysByKid.get(kid) : undefined;
+    if (!signingKey) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID, invalidMessage(type));
+    return { key: signingKey.publicKey, algorithm: signingKey.alg };
+  }
+
   private verify(type: TokenType, token: string): { sub: string; sid: string; jti: string; exp: number; role?: unknown } {
+    const { key, algorithm } = this.verificationKey(type, token);
     let payload: string | jwt.JwtPayload;
     try {
-      payload = jwt.verify(token, this.keys[type], {
-        algorithms: [ALGORITHM],
+      payload = jwt.verify(token, key, {
+        algorithms: [algorithm],
         issuer: this.issuer,
         audience: this.audience,
       });

@@ -6,6 +6,7 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { AuditEvent } from '../audit/audit-event.entity';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { RefreshToken, Session } from '../sessions/session.entity';
@@ -17,7 +18,7 @@ export type EntityManager = SqlEntityManager;
 
 type Options = NonNullable<Parameters<typeof MikroORM.init>[0]>;
 
-export const ENTITIES = [User, Session, RefreshToken];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent];
 
 /**
  * One configuration for both databases: PostgreSQL when DATABASE_URL is set, otherwise

@@ -1,4 +1,5 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { originOf } from '../audit/audit.service';
 import { Auth } from '../auth/auth.decorator';
 import type { Context } from '../context';
 import { SessionView } from './session.types';
@@ -17,21 +18,24 @@ export class SessionResolver {
   })
   @Auth()
   async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.sessions.revokeOwn(ctx.em, await ctx.auth.viewer(), id);
+    const viewer = await ctx.auth.viewer();
+    return ctx.services.sessions.revokeOwn(ctx.em, viewer, id, originOf(ctx, viewer.user.id));
   }
 
   @Mutation(() => Boolean, { nullable: true, description: 'Ends the session of the access token used.' })
   @Auth()
   async logout(@Ctx() ctx: Context): Promise<boolean> {
-    const { session } = await ctx.auth.viewer();
-    return ctx.services.sessions.revoke(ctx.em, session.id);
+    const viewer = await ctx.auth.viewer();
+    ctx.refreshCookie.clear();
+    return ctx.services.sessions.logout(ctx.em, viewer, originOf(ctx, viewer.user.id));
   }
 
   @Mutation(() => Boolean, { nullable: true, description: 'Ends every session of the viewer, this one included.' })
   @Auth()
   async logoutAll(@Ctx() ctx: Context): Promise<boolean> {
-    const { user } = await ctx.auth.viewer();
-    await ctx.services.sessions.revokeAllOf(ctx.em, user.id);
+    const viewer = await ctx.auth.viewer();
+    ctx.refreshCookie.clear();
+    await ctx.services.sessions.logoutAll(ctx.em, viewer, originOf(ctx, viewer.user.id));
     return true;
   }
 }

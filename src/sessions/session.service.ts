@@ -1,4 +1,5 @@
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import { AuditEventType, AuditService, originOf, type AuditOrigin } from '../audit/audit.service';
 import type { AccessClaims, RefreshClaims, SignedToken, TokenService } from '../auth/token.service';
 import { TokenService as Tokens } from '../auth/token.service';
 import { AuthReason, AuthenticationFailure } from '../errors';
@@ -31,6 +32,7 @@ export class SessionService {
   constructor(
     private readonly tokens: TokenService,
     private readonly config: { readonly refreshTokenTtlMs: number; readonly refreshReuseGraceMs: number },
+    private readonly audit: AuditService = new AuditService(),
   ) {}
 
   /** Starts a session for a successful login or signup and returns its first refresh token. */
@@ -82,6 +84,12 @@ export class SessionService {
     });
     if (outcome === 'reused') {
       await this.revoke(em, claims.sid);
+      // The presenter may be a thief: no actor, the account and session it targeted as subject.
+      await this.audit.record(em, originOf(client, null), {
+        type: AuditEventType.REFRESH_TOKEN_REUSED,
+        subjectId: claims.sub,
+        sessionId: claims.sid,
+      });
       throw new AuthenticationFailure(AuthReason.REFRESH_TOKEN_REUSED);
     }
     return outcome;
@@ -93,15 +101,38 @@ export class SessionService {
     return ended > 0;
   }
 
+  /** Logout: ends the viewer's current session and records it. */
+  async logout(em: SqlEntityManager, viewer: Viewer, origin: AuditOrigin): Promise<boolean> {
+    const ended = await this.revoke(em, viewer.session.id);
+    if (ended)
+      await this.audit.record(em, origin, { type: AuditEventType.LOGOUT, subjectId: viewer.user.id, sessionId: viewer.session.id });
+    return ended;
+  }
+
+  /** Ends every session of the viewer; one LOGOUT event, its detail says how many sessions ended. */
+  async logoutAll(em: SqlEntityManager, viewer: Viewer, origin: AuditOrigin): Promise<number> {
+    const ended = await this.revokeAllOf(em, viewer.user.id);
+    await this.audit.record(em, origin, {
+      type: AuditEventType.LOGOUT,
+      subjectId: viewer.user.id,
+      sessionId: viewer.session.id,
+      detail: `all sessions (${ended})`,
+    });
+    return ended;
+  }
+
   /** Ends every live session of a user, except `keep` when given; returns how many ended. */
   revokeAllOf(em: SqlEntityManager, userId: string, keep?: string): Promise<number> {
     return em.nativeUpdate(Session, { user: userId, revokedAt: null, ...(keep ? { id: { $ne: keep } } : {}) }, { revokedAt: new Date() });
   }
 
   /** Ends one of the viewer's own sessions; another user's session is never touched. */
-  async revokeOwn(em: SqlEntityManager, viewer: Viewer, sessionId: string): Promise<boolean> {
+  async revokeOwn(em: SqlEntityManager, viewer: Viewer, sessionId: string, origin?: AuditOrigin): Promise<boolean> {
     if (!UUID.test(sessionId)) return false;
     const ended = await em.nativeUpdate(Session, { id: sessionId, user: viewer.user.id, revokedAt: null }, { revokedAt: new Date() });
+    if (ended > 0 && origin) {
+      await this.audit.record(em, origin, { type: AuditEventType.SESSION_REVOKED, subjectId: viewer.user.id, sessionId });
+    }
     return ended > 0;
   }
 

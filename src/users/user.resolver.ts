@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { originOf } from '../audit/audit.service';
 import { Auth } from '../auth/auth.decorator';
 import type { Context } from '../context';
 import { Role } from './role';
@@ -27,19 +28,22 @@ export class UserResolver {
 
   @Mutation(() => User, { nullable: true, description: 'Takes effect on the next request of every token of that user.' })
   @Auth({ roles: [Role.ADMIN] })
-  setUserRole(@Arg('userId', () => ID) userId: string, @Arg('role', () => Role) role: Role, @Ctx() ctx: Context): Promise<User> {
-    return ctx.services.users.setRole(ctx.em, userId, role);
+  async setUserRole(@Arg('userId', () => ID) userId: string, @Arg('role', () => Role) role: Role, @Ctx() ctx: Context): Promise<User> {
+    const { user: admin } = await ctx.auth.viewer();
+    return ctx.services.users.setRole(ctx.em, userId, role, originOf(ctx, admin.id));
   }
 
   @Mutation(() => User, { nullable: true, description: "Ends the user's sessions; their access tokens stop working at once." })
   @Auth({ roles: [Role.ADMIN] })
-  deactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
-    return ctx.services.users.setActive(ctx.em, userId, false);
+  async deactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
+    const { user: admin } = await ctx.auth.viewer();
+    return ctx.services.users.setActive(ctx.em, userId, false, originOf(ctx, admin.id));
   }
 
   @Mutation(() => User, { nullable: true, description: 'The user can log in again; ended sessions stay ended.' })
   @Auth({ roles: [Role.ADMIN] })
-  reactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
-    return ctx.services.users.setActive(ctx.em, userId, true);
+  async reactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
+    const { user: admin } = await ctx.auth.viewer();
+    return ctx.services.users.setActive(ctx.em, userId, true, originOf(ctx, admin.id));
   }
 }

@@ -1,5 +1,6 @@
 import { LockMode, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import { AuditEventType, AuditService, type AuditOrigin } from '../audit/audit.service';
 import type { PasswordService } from '../auth/password.service';
 import { InvalidInput } from '../errors';
 import { Session } from '../sessions/session.entity';
@@ -32,7 +33,10 @@ export interface NewUser {
 }
 
 export class UserService {
-  constructor(private readonly passwords: PasswordService) {}
+  constructor(
+    private readonly passwords: PasswordService,
+    private readonly audit: AuditService = new AuditService(),
+  ) {}
 
   /**
    * Creates an account. The unique index decides races: of many concurrent signups with
@@ -76,21 +80,35 @@ export class UserService {
   }
 
   /** ADMIN only (guarded in the resolver). The last active ADMIN cannot be demoted. */
-  setRole(em: SqlEntityManager, userId: string, role: Role): Promise<User> {
-    return this.changeAccount(em, userId, 'role', (user) => {
-      user.role = role;
-    });
+  setRole(em: SqlEntityManager, userId: string, role: Role, origin?: AuditOrigin): Promise<User> {
+    let before: Role | undefined;
+    return this.changeAccount(
+      em,
+      userId,
+      'role',
+      (user) => {
+        before = user.role;
+        user.role = role;
+      },
+      origin && (() => ({ type: AuditEventType.ROLE_CHANGED, detail: `${before} -> ${role}`, origin })),
+    );
   }
 
   /**
    * ADMIN only. Deactivation ends every session of the user in the same transaction; their
    * access tokens stop working on the next request. The last active ADMIN cannot be deactivated.
    */
-  setActive(em: SqlEntityManager, userId: string, active: boolean): Promise<User> {
-    return this.changeAccount(em, userId, 'userId', async (user, tx) => {
-      user.isActive = active;
-      if (!active) await tx.nativeUpdate(Session, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
-    });
+  setActive(em: SqlEntityManager, userId: string, active: boolean, origin?: AuditOrigin): Promise<User> {
+    return this.changeAccount(
+      em,
+      userId,
+      'userId',
+      async (user, tx) => {
+        user.isActive = active;
+        if (!active) await tx.nativeUpdate(Session, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
+      },
+      origin && (() => ({ type: active ? AuditEventType.USER_REACTIVATED : AuditEventType.USER_DEACTIVATED, detail: null, origin })),
+    );
   }
 
   /**
@@ -102,6 +120,7 @@ export class UserService {
     userId: string,
     field: string,
     change: (user: User, tx: SqlEntityManager) => void | Promise<void>,
+    audit?: () => { type: AuditEventType; detail: string | null; origin: AuditOrigin },
   ): Promise<User> {
     if (!UUID.test(userId)) throw new InvalidInput({ userId: 'no such user' });
     return em.transactional(async (tx) => {
@@ -117,6 +136,11 @@ export class UserService {
       const isActiveAdmin = user.role === Role.ADMIN && user.isActive;
       if (wasActiveAdmin && !isActiveAdmin && admins.length <= 1) {
         throw new InvalidInput({ [field]: 'the last active ADMIN must stay an active ADMIN' });
+      }
+      if (audit) {
+        // In the transaction: the event commits (or rolls back) with the change it describes.
+        const { type, detail, origin } = audit();
+        await this.audit.record(tx, origin, { type, subjectId: user.id, detail });
       }
       return user;
     });

@@ -1,0 +1,127 @@
+import { startTestApp, type TestApp } from '../helpers/app';
+import { PASSWORD, signUp } from '../helpers/factories';
+import { codes, gql } from '../helpers/graphql';
+
+const LOGIN = `mutation ($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id } } }`;
+const REFRESH = `mutation { refreshToken { accessToken refreshToken } }`;
+
+/** The refresh cookie's value and attributes from a response, or undefined. */
+function refreshCookie(headers: Headers): { value: string; attributes: string[] } | undefined {
+  const cookie = headers.getSetCookie().find((c) => c.startsWith('refresh_token='));
+  if (!cookie) return undefined;
+  const [pair, ...attributes] = cookie.split(';').map((s) => s.trim());
+  return { value: (pair as string).slice('refresh_token='.length), attributes: attributes.map((a) => a.toLowerCase()) };
+}
+
+async function cookieLogin(app: TestApp): Promise<{ id: string; cookie: string; accessToken: string }> {
+  const user = await signUp(app);
+  const res = await gql(app, LOGIN, { input: { email: user.email, password: PASSWORD, tokenTransport: 'COOKIE' } });
+  expect(res.errors).toBeUndefined();
+  const cookie = refreshCookie(res.headers);
+  expect(cookie).toBeDefined();
+  return { id: user.id, cookie: cookie!.value, accessToken: res.data?.['login'].accessToken };
+}
+
+describe('cookie mode', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('keeps the refresh token out of the body, in an HttpOnly SameSite=Strict cookie scoped to /graphql', async () => {
+    const user = await signUp(app);
+    const res = await gql(app, LOGIN, { input: { email: user.email, password: PASSWORD, tokenTransport: 'COOKIE' } });
+    expect(res.data?.['login'].refreshToken).toBeNull();
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const cookie = refreshCookie(res.headers);
+    expect(cookie?.value).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(cookie?.attributes).toEqual(expect.arrayContaining(['httponly', 'samesite=strict', 'path=/graphql']));
+    expect(cookie?.attributes.some((a) => a.startsWith('expires='))).toBe(true);
+    expect(cookie?.attributes).not.toContain('secure');
+    expect(JSON.stringify(res.data)).not.toContain(cookie?.value);
+  });
+
+  it('body mode sets no cookie', async () => {
+    const user = await signUp(app);
+    const res = await gql(app, LOGIN, { input: { email: user.email, password: PASSWORD } });
+    expect(res.data?.['login'].refreshToken).toEqual(expect.any(String));
+    expect(refreshCookie(res.headers)).toBeUndefined();
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('refreshToken without a token rotates the cookie and answers in cookie mode', async () => {
+    const { id, cookie } = await cookieLogin(app);
+    const res = await gql(app, REFRESH, {}, { headers: { cookie: `refresh_token=${cookie}` } });
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.['refreshToken'].refreshToken).toBeNull();
+    const rotated = refreshCookie(res.headers);
+    expect(rotated?.value).toBeDefined();
+    expect(rotated?.value).not.toBe(cookie);
+    const me = await gql(app, `{ me { id } }`, {}, { token: res.data?.['refreshToken'].accessToken });
+    expect(me.data).toEqual({ me: { id } });
+  });
+
+  it('without a token or a cookie, refreshToken is UNAUTHENTICATED/TOKEN_MISSING', async () => {
+    expect(codes(await gql(app, REFRESH))).toEqual(['UNAUTHENTICATED/TOKEN_MISSING']);
+  });
+
+  it('logout clears the cookie and ends the session', async () => {
+    const { cookie, accessToken } = await cookieLogin(app);
+    const res = await gql(app, `mutation { logout }`, {}, { token: accessToken, headers: { cookie: `refresh_token=${cookie}` } });
+    expect(res.data).toEqual({ logout: true });
+    const cleared = refreshCookie(res.headers);
+    expect(cleared?.value).toBe('');
+    expect(cleared?.attributes.find((a) => a.startsWith('expires='))).toMatch(/1970/);
+    expect(codes(await gql(app, REFRESH, {}, { headers: { cookie: `refresh_token=${cookie}` } }))).toEqual([
+      'UNAUTHENTICATED/TOKEN_REVOKED',
+    ]);
+  });
+
+  it('refuses requests a browser could send cross-site without a preflight, and they spend nothing', async () => {
+    const { cookie } = await cookieLogin(app);
+    const body = JSON.stringify({ query: REFRESH });
+    const attempts = [
+      fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'text/plain', cookie: `refresh_token=${cookie}` }, body }),
+      fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `refresh_token=${cookie}` },
+        body: `query=${encodeURIComponent(REFRESH)}`,
+      }),
+      fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=x', cookie: `refresh_token=${cookie}` },
+        body: `--x\r\nContent-Disposition: form-data; name="query"\r\n\r\n${REFRESH}\r\n--x--\r\n`,
+      }),
+      fetch(`${app.url}/graphql?query=${encodeURIComponent(REFRESH)}`, { headers: { cookie: `refresh_token=${cookie}` } }),
+      fetch(`${app.url}/graphql?query=${encodeURIComponent(REFRESH)}`, {
+        headers: { cookie: `refresh_token=${cookie}`, 'apollo-require-preflight': 'true' },
+      }),
+    ];
+    for (const response of await Promise.all(attempts)) {
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.headers.getSetCookie()).toEqual([]);
+      expect(await response.text()).not.toContain('accessToken":"');
+    }
+    // The cookie was not consumed: a proper request still refreshes with it.
+    const res = await gql(app, REFRESH, {}, { headers: { cookie: `refresh_token=${cookie}` } });
+    expect(res.errors).toBeUndefined();
+  });
+});
+
+describe('cookie mode in production', () => {
+  it('marks the refresh cookie Secure', async () => {
+    const app = await startTestApp({ env: { NODE_ENV: 'production', BCRYPT_COST: '10' } });
+    try {
+      const { cookie } = await cookieLogin(app);
+      expect(cookie).toBeDefined();
+      const user = await signUp(app);
+      const res = await gql(app, LOGIN, { input: { email: user.email, password: PASSWORD, tokenTransport: 'COOKIE' } });
+      expect(refreshCookie(res.headers)?.attributes).toContain('secure');
+    } finally {
+      await app.stop();
+    }
+  });
+});

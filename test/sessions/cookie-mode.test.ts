@@ -10,7 +10,7 @@ function refreshCookie(headers: Headers): { value: string; attributes: string[] 
   const cookie = headers.getSetCookie().find((c) => c.startsWith('refresh_token='));
   if (!cookie) return undefined;
   const [pair, ...attributes] = cookie.split(';').map((s) => s.trim());
-  return { value: (pair).slice('refresh_token='.length), attributes: attributes.map((a) => a.toLowerCase()) };
+  return { value: pair.slice('refresh_token='.length), attributes: attributes.map((a) => a.toLowerCase()) };
 }
 
 async function cookieLogin(app: TestApp): Promise<{ id: string; cookie: string; accessToken: string }> {

@@ -11,13 +11,16 @@ import { AuditService } from './audit/audit.service';
 import { AuthService } from './auth/auth.service';
 import { RefreshCookie } from './auth/refresh-cookie';
 import { PasswordService } from './auth/password.service';
-import { TokenService } from './auth/token.service';
+import { TokenService, type AccessClaims } from './auth/token.service';
 import type { Config } from './config';
 import { RequestAuth, type Context, type Services } from './context';
 import { databaseAnswers, openDatabase, type Orm } from './db/orm';
 import { formatError, isUnexpectedError } from './errors';
 import { createLogger, type Logger } from './logger';
+import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { buildAppSchema } from './schema';
+import { graphqlLimits } from './security/graphql-limits';
+import { securityHeaders } from './security/security-headers';
 import { SessionService } from './sessions/session.service';
 import { UserService } from './users/user.service';
 import type { SqlEntityManager } from '@mikro-orm/sql';
@@ -64,15 +67,36 @@ function errorLoggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
  * Builds the whole service (database, migrations, schema, Express and Apollo) without
  * listening, so `main` and the tests decide where it listens.
  */
-export async function createApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
+export interface AppOptions {
+  /**
+   * false: authenticate from the user row alone, without the session state, as before
+   * sessions existed. For `bench/` comparisons only; never set in the service.
+   */
+  readonly immediateRevocation?: boolean;
+}
+
+export async function createApp(config: Config, logger: Logger = createLogger(config), options: AppOptions = {}): Promise<App> {
   const orm = await openDatabase(config, logger);
   const passwords = new PasswordService(config.bcryptCost);
+  let rateLimits: RateLimiter | undefined;
   try {
+    rateLimits = await createRateLimiter(config, logger);
     const tokens = new TokenService(config);
     const audit = new AuditService();
     const users = new UserService(passwords, audit);
     const sessions = new SessionService(tokens, config, audit);
-    const services: Services = { auth: new AuthService(users, sessions, passwords, tokens, audit), users, sessions, tokens, audit };
+    const loadViewer =
+      options.immediateRevocation === false
+        ? (em: SqlEntityManager, claims: AccessClaims) => sessions.viewerWithoutRevocation(em, claims)
+        : (em: SqlEntityManager, claims: AccessClaims) => sessions.viewer(em, claims);
+    const services: Services = {
+      auth: new AuthService(users, sessions, passwords, tokens, audit),
+      users,
+      sessions,
+      tokens,
+      audit,
+      rateLimits,
+    };
 
     if (config.bootstrapAdmin) {
       const outcome = await users.ensureAdmin(orm.em.fork() as SqlEntityManager, config.bootstrapAdmin);
@@ -83,8 +107,10 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const app = express();
     const httpServer = http.createServer(app);
     app.disable('x-powered-by');
+    app.use(securityHeaders(config.isProduction));
     app.set('trust proxy', config.trustProxy);
 
+    const limits = graphqlLimits();
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: !config.isProduction,
@@ -93,7 +119,14 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       // stopped, killing the process before the password pool and the database are closed.
       stopOnTerminationSignals: false,
       formatError,
+      // Request limits (tokens at parse time, aliases, directives, depth, cost); no batching;
+      // no "Did you mean ...?" schema hints in any error, in any environment.
+      parseOptions: limits.parseOptions,
+      validationRules: limits.validationRules,
+      allowBatchedHttpRequests: false,
+      hideSchemaDetailsFromClientErrors: true,
       plugins: [
+        ...limits.plugins,
         ApolloServerPluginDrainHttpServer({ httpServer }),
         config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
         errorLoggingPlugin(logger),
@@ -138,7 +171,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
             userAgent: req.get('user-agent') ?? null,
             refreshCookie: new RefreshCookie(req, res, config.isProduction),
             services,
-            auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => sessions.viewer(em, claims)),
+            auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => loadViewer(em, claims)),
           };
         },
       }),
@@ -159,6 +192,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
         await apollo.stop();
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await passwords.close();
+        await rateLimits?.close();
         await orm.close(true);
       })();
       return stopping;
@@ -166,6 +200,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     return { httpServer, services, orm, logger, stop };
   } catch (error) {
     await passwords.close();
+    await rateLimits?.close();
     await orm.close(true);
     throw error;
   }

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from '
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { passwordProblem } from './auth/password.policy';
 
 /** Thrown when an environment variable holds a value the service cannot run with. */
 export class ConfigError extends Error {
@@ -47,6 +48,8 @@ export interface Config {
   /** Unset: the embedded PGlite database under `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key, so deployments (or test runs) can share one Redis. */
+  readonly redisKeyPrefix: string;
   readonly jwt: {
     readonly accessSecret: Buffer;
     readonly refreshSecret: Buffer;
@@ -127,6 +130,8 @@ export function parseRateLimits(raw: string | undefined): RateLimits | 'off' {
       );
     }
     const key = `${match[1]}:${match[2]}`;
+    // A refresh token is its own credential: there is no account to count before verifying it.
+    if (key === 'refreshToken:account') throw new ConfigError(variable, 'has no refreshToken:account limit (refreshToken:ip only)');
     if (match[3]) {
       delete limits[key];
       continue;
@@ -309,6 +314,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     if (!ok) throw new ConfigError('REDIS_URL', 'must be a URL such as redis://127.0.0.1:6379');
   }
+  const redisKeyPrefix = get('REDIS_KEY_PREFIX') ?? 'graphql-auth-api:';
+  if (!/^[\w:.-]{1,64}$/.test(redisKeyPrefix)) {
+    throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1 to 64 letters, digits or _:.-');
+  }
 
   let accessRaw = get('JWT_ACCESS_SECRET');
   let refreshRaw = get('JWT_REFRESH_SECRET');
@@ -348,9 +357,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'must be set together with ' + (adminEmail === undefined ? 'BOOTSTRAP_ADMIN_PASSWORD' : 'BOOTSTRAP_ADMIN_EMAIL'),
     );
   }
-  if (adminPassword !== undefined && [...adminPassword].length < 8) {
-    throw new ConfigError('BOOTSTRAP_ADMIN_PASSWORD', 'must be at least 8 characters');
-  }
+  const adminPasswordProblem = adminPassword === undefined ? null : passwordProblem(adminPassword, { email: adminEmail });
+  if (adminPasswordProblem) throw new ConfigError('BOOTSTRAP_ADMIN_PASSWORD', adminPasswordProblem);
   const bootstrapAdmin =
     adminEmail !== undefined && adminPassword !== undefined
       ? Object.freeze({ email: parseEmail('BOOTSTRAP_ADMIN_EMAIL', adminEmail), password: adminPassword })
@@ -372,6 +380,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseUrl,
     redisUrl,
+    redisKeyPrefix,
     jwt: Object.freeze({
       accessSecret,
       refreshSecret,

@@ -4,6 +4,7 @@ import type { AuthService } from './auth/auth.service';
 import type { RefreshCookie } from './auth/refresh-cookie';
 import type { AccessClaims, TokenService } from './auth/token.service';
 import { AuthReason, AuthenticationFailure } from './errors';
+import type { RateLimiter } from './rate-limits/rate-limiter';
 import type { SessionService, Viewer } from './sessions/session.service';
 import type { UserService } from './users/user.service';
 
@@ -14,6 +15,7 @@ export interface Services {
   readonly sessions: SessionService;
   readonly tokens: TokenService;
   readonly audit: AuditService;
+  readonly rateLimits: RateLimiter;
 }
 
 export interface Context {

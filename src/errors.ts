@@ -8,6 +8,8 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   RATE_LIMITED = 'RATE_LIMITED',
+  /** A dependency the operation cannot safely run without (the rate-limit store) is unreachable. */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -80,6 +82,10 @@ export class RateLimited extends AppError {
   override extensions(): Record<string, unknown> {
     return { retryAfter: this.retryAfterSeconds };
   }
+}
+
+export class ServiceUnavailable extends AppError {
+  readonly code = ErrorCode.SERVICE_UNAVAILABLE;
 }
 
 /** Flattens class-validator errors (nested inputs included) into `{ field: message }`. */

@@ -1,13 +1,13 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { InvalidInput } from '../errors';
+import { decodeCursor, encodeCursor, isUuid } from '../db/keys';
 import { newId } from '../db/uuid';
 import { AuditEvent, AuditEventType } from './audit-event.entity';
 import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, type AuditEventConnection, type AuditLogArgs } from './audit.types';
 
 export { AuditEventType };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const USER_AGENT_MAX = 512;
 const DETAIL_MAX = 200;
 
@@ -24,16 +24,6 @@ export interface NewAuditEvent {
   readonly sessionId?: string | null;
   /** Never a password, a token, a hash or (for a failed login) an email. */
   readonly detail?: string | null;
-}
-
-function encodeCursor(id: string): string {
-  return Buffer.from(id, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!UUID.test(id)) throw new InvalidInput({ after: 'is not a valid cursor' });
-  return id;
 }
 
 /** The audit log: append-only security events, readable by ADMIN. */
@@ -65,7 +55,7 @@ export class AuditService {
     }
     const filter: FilterQuery<AuditEvent> = {};
     if (args.userId) {
-      if (!UUID.test(args.userId)) throw new InvalidInput({ userId: 'is not a valid user id' });
+      if (!isUuid(args.userId)) throw new InvalidInput({ userId: 'is not a valid user id' });
       filter.subjectId = args.userId;
     }
     const page: FilterQuery<AuditEvent> = args.after ? { ...filter, id: { $lt: decodeCursor(args.after) } } : filter;

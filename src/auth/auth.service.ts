@@ -8,6 +8,7 @@ import { User } from '../users/user.entity';
 import type { UserService } from '../users/user.service';
 import { normalizeEmail } from '../users/user.validation';
 import { TokenTransport, type AuthPayload, type ChangePasswordInput, type LoginInput, type SignupInput } from './auth.types';
+import { passwordProblem } from './password.policy';
 import type { PasswordService } from './password.service';
 import type { TokenService } from './token.service';
 
@@ -80,6 +81,9 @@ export class AuthService {
    */
   async changePassword(ctx: Context, input: ChangePasswordInput): Promise<AuthPayload> {
     const viewer = await ctx.auth.viewer();
+    // The input validator checked the policy without the account; now the email is known.
+    const problem = passwordProblem(input.newPassword, { email: viewer.user.email });
+    if (problem) throw new InvalidInput({ newPassword: problem });
     const em = ctx.em;
     const { passwordHash } = await em.findOneOrFail(User, { id: viewer.user.id }, { populate: ['passwordHash'] });
     if (!(await this.passwords.verify(input.currentPassword, passwordHash))) {

@@ -1,6 +1,6 @@
 import { IsString, MaxLength } from 'class-validator';
 import { Field, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { PASSWORD_MAX_LENGTH } from './password.service';
+import { PASSWORD_MAX_UNITS } from './password.policy';
 import { User } from '../users/user.entity';
 import { IsAccountEmail, IsDisplayName, IsNewPassword } from '../users/user.validation';
 
@@ -20,8 +20,8 @@ export class SignupInput {
   @IsAccountEmail()
   email!: string;
 
-  @Field(() => String, { description: 'At least 8 characters.' })
-  @IsNewPassword()
+  @Field(() => String, { description: '8 to 256 characters; not a commonly used password, nor the email.' })
+  @IsNewPassword('email')
   password!: string;
 
   @Field(() => String)
@@ -40,7 +40,7 @@ export class LoginInput {
 
   @Field(() => String)
   @IsString()
-  @MaxLength(PASSWORD_MAX_LENGTH * 4, { message: 'is too long' })
+  @MaxLength(PASSWORD_MAX_UNITS, { message: 'is too long' })
   password!: string;
 
   @Field(() => TokenTransport, { nullable: true, defaultValue: TokenTransport.BODY })
@@ -51,10 +51,10 @@ export class LoginInput {
 export class ChangePasswordInput {
   @Field(() => String)
   @IsString()
-  @MaxLength(PASSWORD_MAX_LENGTH * 4, { message: 'is too long' })
+  @MaxLength(PASSWORD_MAX_UNITS, { message: 'is too long' })
   currentPassword!: string;
 
-  @Field(() => String, { description: 'At least 8 characters.' })
+  @Field(() => String, { description: '8 to 256 characters; not a commonly used password, nor the email.' })
   @IsNewPassword()
   newPassword!: string;
 }

@@ -1,10 +1,7 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
-
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 256;
 
 /**
  * bcrypt reads at most 72 bytes and stops at a NUL byte. Every password is therefore
@@ -18,18 +15,19 @@ function prehash(password: string): string {
   return createHmac('sha256', PREHASH_KEY).update(password.normalize('NFC'), 'utf8').digest('base64');
 }
 
-/** Length in Unicode code points, as NIST SP 800-63B counts it. */
-export function passwordLength(password: string): number {
-  return [...password.normalize('NFC')].length;
-}
-
 /**
  * Hashing and comparison on a pool of worker threads sized to the machine, so that
  * logins use every core and never block the event loop.
  */
 export class PasswordService {
   private readonly pool: Piscina;
-  private dummyHash: Promise<string> | undefined;
+
+  /**
+   * What `verifyAgainstNothing` compares with: the hash of a random secret, made once, at
+   * construction (so not even the first unknown email pays for making it), with the same
+   * cost as every real hash.
+   */
+  readonly decoyHash: Promise<string>;
 
   constructor(private readonly cost: number) {
     this.pool = new Piscina({
@@ -38,6 +36,9 @@ export class PasswordService {
       maxThreads: Math.max(1, availableParallelism()),
       idleTimeout: 60_000,
     });
+    this.decoyHash = this.hash(randomBytes(32).toString('base64'));
+    // A pool closed before the decoy is made (a short-lived CLI) must not leave an unhandled rejection.
+    this.decoyHash.catch(() => undefined);
   }
 
   hash(password: string): Promise<string> {
@@ -53,8 +54,7 @@ export class PasswordService {
    * login failures cannot be told apart by timing.
    */
   async verifyAgainstNothing(password: string): Promise<false> {
-    this.dummyHash ??= this.hash('not-a-real-password-' + Math.random().toString(36));
-    await this.verify(password, await this.dummyHash);
+    await this.verify(password, await this.decoyHash);
     return false;
   }
 

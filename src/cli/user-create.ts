@@ -54,7 +54,7 @@ class NewUserArguments {
   @IsEnum(Role, { message: `must be one of ${ROLES.join(', ')}` })
   role!: string;
 
-  @IsNewPassword()
+  @IsNewPassword('email')
   password?: string;
 }
 

@@ -2,24 +2,13 @@ import { LockMode, UniqueConstraintViolationException, type FilterQuery } from '
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { AuditEventType, AuditService, type AuditOrigin } from '../audit/audit.service';
 import type { PasswordService } from '../auth/password.service';
+import { decodeCursor, encodeCursor, isUuid } from '../db/keys';
 import { InvalidInput } from '../errors';
 import { Session } from '../sessions/session.entity';
 import { Role } from './role';
 import { User } from './user.entity';
 import { USERS_PAGE_DEFAULT, type UserConnection, type UsersArgs } from './user.types';
 import { normalizeEmail, normalizeName } from './user.validation';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export function encodeCursor(id: string): string {
-  return Buffer.from(id, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!UUID.test(id)) throw new InvalidInput({ after: 'is not a valid cursor' });
-  return id;
-}
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -75,7 +64,7 @@ export class UserService {
   }
 
   findById(em: SqlEntityManager, id: string): Promise<User | null> {
-    if (!UUID.test(id)) return Promise.resolve(null);
+    if (!isUuid(id)) return Promise.resolve(null);
     return em.findOne(User, { id });
   }
 
@@ -122,7 +111,7 @@ export class UserService {
     change: (user: User, tx: SqlEntityManager) => void | Promise<void>,
     audit?: () => { type: AuditEventType; detail: string | null; origin: AuditOrigin },
   ): Promise<User> {
-    if (!UUID.test(userId)) throw new InvalidInput({ userId: 'no such user' });
+    if (!isUuid(userId)) throw new InvalidInput({ userId: 'no such user' });
     return em.transactional(async (tx) => {
       const admins = await tx.find(
         User,

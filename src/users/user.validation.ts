@@ -1,5 +1,5 @@
-import { ValidateBy, isEmail, type ValidationOptions } from 'class-validator';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordLength } from '../auth/password.service';
+import { ValidateBy, isEmail, type ValidationArguments, type ValidationOptions } from 'class-validator';
+import { passwordProblem } from '../auth/password.policy';
 
 export const EMAIL_MAX_LENGTH = 254;
 export const NAME_MAX_LENGTH = 100;
@@ -44,19 +44,21 @@ export function IsDisplayName(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
-export function IsNewPassword(options?: ValidationOptions): PropertyDecorator {
+/**
+ * The password policy (auth/password.policy.ts) as a validator. With `emailProperty`, the
+ * password must also differ from that sibling email and its local part.
+ */
+export function IsNewPassword(emailProperty?: string, options?: ValidationOptions): PropertyDecorator {
+  const problem = (args: ValidationArguments): string | null => {
+    const email = emailProperty === undefined ? undefined : (args.object as Record<string, unknown>)[emailProperty];
+    return passwordProblem(args.value, { email: typeof email === 'string' ? email : undefined });
+  };
   return ValidateBy(
     {
       name: 'isNewPassword',
       validator: {
-        validate: (value: unknown) => {
-          if (typeof value !== 'string') return false;
-          // Refused before counting code points, so an enormous string costs nothing.
-          if (value.length > PASSWORD_MAX_LENGTH * 2) return false;
-          const length = passwordLength(value);
-          return length >= PASSWORD_MIN_LENGTH && length <= PASSWORD_MAX_LENGTH;
-        },
-        defaultMessage: () => `must be between ${PASSWORD_MIN_LENGTH} and ${PASSWORD_MAX_LENGTH} characters`,
+        validate: (_value: unknown, args?: ValidationArguments) => args !== undefined && problem(args) === null,
+        defaultMessage: (args?: ValidationArguments) => (args && problem(args)) ?? 'is not allowed',
       },
     },
     options,

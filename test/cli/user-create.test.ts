@@ -88,6 +88,24 @@ describe('npm run user:create', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('refuses a common password and the email as password, with the signup rules, and exits 1', async () => {
+    const email = uniqueEmail('cli-common');
+    const [common, ownEmail] = await Promise.all([
+      userCreate(['--email', email, '--role', 'USER'], 'iloveyou12\n'),
+      userCreate(['--email', email, '--role', 'USER'], `${email.toUpperCase()}\n`),
+    ]);
+    expect(common).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'user:create: password is too common; choose a less guessable password\n',
+    });
+    expect(ownEmail).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'user:create: password must not be your email address or the part before the @\n',
+    });
+  });
+
   it('refuses an unknown role and exits 1', async () => {
     const result = await userCreate(['--email', uniqueEmail('cli-role'), '--role', 'SUPERUSER'], `${PASSWORD}\n`);
     expect(result.code).toBe(1);

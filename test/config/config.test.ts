@@ -184,6 +184,8 @@ describe('a bad value names its variable', () => {
     ['RATE_LIMITS', { RATE_LIMITS: 'login:user=5/15m' }],
     ['RATE_LIMITS', { RATE_LIMITS: 'login:account=0/15m' }],
     ['RATE_LIMITS', { RATE_LIMITS: 'login:account=5/forever' }],
+    ['RATE_LIMITS', { RATE_LIMITS: 'refreshToken:account=5/15m' }],
+    ['REDIS_KEY_PREFIX', { REDIS_KEY_PREFIX: 'has spaces' }],
     ['BOOTSTRAP_ADMIN_PASSWORD', { BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com' }],
     ['BOOTSTRAP_ADMIN_EMAIL', { BOOTSTRAP_ADMIN_PASSWORD: 'admin password' }],
     ['BOOTSTRAP_ADMIN_EMAIL', { BOOTSTRAP_ADMIN_EMAIL: 'not-an-email', BOOTSTRAP_ADMIN_PASSWORD: 'admin password' }],

@@ -76,6 +76,8 @@ export function testEnv(
     JWT_REFRESH_SECRET: TEST_REFRESH_SECRET,
     BCRYPT_COST: '4',
     PORT: '0',
+    // Suites create many accounts from one address; test/abuse turns the limits on explicitly.
+    RATE_LIMITS: 'off',
     ...env,
   };
 }

@@ -1,0 +1,368 @@
+// `npm run bench`: the project against the REST baseline on one PostgreSQL, load from autocannon
+// in separate processes, results printed and written to bench/RESULTS.md.
+// BENCH_SECONDS (default 10) sets the length of each measured round; DATABASE_URL picks the server.
+import 'reflect-metadata';
+import bcrypt from 'bcryptjs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { newId } from '../src/db/uuid';
+import { encodeCursor } from '../src/db/keys';
+import { load, type LoadResult } from './lib/load';
+import { ROOT, startServer, type Server } from './lib/processes';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const CONNECTIONS = 50;
+const BCRYPT_COST = 12;
+const SEED_USERS = Number(process.env['BENCH_USERS'] ?? 100_000);
+const SERVER_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ACCESS_SECRET = randomBytes(48).toString('base64url');
+const REFRESH_SECRET = randomBytes(48).toString('base64url');
+const PASSWORD = 'bench password 4711';
+
+const lines: string[] = [];
+function out(line = ''): void {
+  lines.push(line);
+  process.stdout.write(`${line}\n`);
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function sql(url: string, text: string, params: unknown[] = []): Promise<{ rows: Record<string, unknown>[] }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(text, params);
+  } finally {
+    await client.end();
+  }
+}
+
+function projectEnv(databaseUrl: string | undefined, dataDir: string): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dataDir,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    JWT_ACCESS_SECRET: ACCESS_SECRET,
+    JWT_REFRESH_SECRET: REFRESH_SECRET,
+    BCRYPT_COST: String(BCRYPT_COST),
+    RATE_LIMITS: 'off',
+  };
+}
+
+async function graphql(server: Server, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<any> {
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: any; errors?: unknown };
+  if (body.errors) throw new Error(`${server.name}: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+const ME_BODY = JSON.stringify({ query: '{ me { id email name role } }' });
+function meLoad(server: Server, token: string, connections = CONNECTIONS): Promise<LoadResult> {
+  return load({
+    url: `${server.url}/graphql`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: ME_BODY,
+    connections,
+    seconds: SECONDS,
+  });
+}
+function baselineMeLoad(server: Server, token: string, connections = CONNECTIONS): Promise<LoadResult> {
+  return load({ url: `${server.url}/users/me`, headers: { authorization: `Bearer ${token}` }, connections, seconds: SECONDS });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function check(result: LoadResult, what: string): void {
+  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${what}: ${result.errors} errors, ${result.non2xx} non-2xx responses`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dbName = `bench_${Date.now()}`;
+  await sql(SERVER_URL, `create database "${dbName}"`);
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${dbName}`;
+  const databaseUrl = url.toString();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'auth-bench-'));
+  const servers: Server[] = [];
+  try {
+    out(`# Benchmark results`);
+    out();
+    out(
+      `${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} · ${os.availableParallelism()} cores · ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · PostgreSQL server (\`DATABASE_URL\`)`,
+    );
+    out(`Each round: ${SECONDS} s of autocannon, ${CONNECTIONS} connections, from a separate process. bcrypt cost ${BCRYPT_COST}.`);
+    out();
+
+    // The project twice (with and without immediate revocation) and the REST baseline, one database.
+    const project = await startServer('project', 'bench/servers/project.ts', projectEnv(databaseUrl, dataDir));
+    servers.push(project);
+    const noRevocation = await startServer('project-no-revocation', 'bench/servers/project.ts', {
+      ...projectEnv(databaseUrl, dataDir),
+      BENCH_IMMEDIATE_REVOCATION: 'false',
+    });
+    servers.push(noRevocation);
+    const baseline = await startServer('baseline', 'bench/servers/baseline.ts', {
+      DATABASE_URL: databaseUrl,
+      JWT_ACCESS_SECRET: ACCESS_SECRET,
+    });
+    servers.push(baseline);
+
+    // Accounts: one through the API (the project's hash format), one for the baseline (plain bcrypt).
+    const signup = await graphql(
+      project,
+      `
+        mutation ($i: SignupInput!) {
+          signup(input: $i) {
+            accessToken
+            user {
+              id
+            }
+          }
+        }
+      `,
+      {
+        i: { email: 'bench@example.com', password: PASSWORD, name: 'Bench' },
+      },
+    );
+    const projectToken = signup.signup.accessToken as string;
+    await sql(databaseUrl, `update users set role = 'ADMIN' where email = 'bench@example.com'`);
+    const adminToken = (
+      await graphql(
+        project,
+        `
+          mutation ($i: LoginInput!) {
+            login(input: $i) {
+              accessToken
+            }
+          }
+        `,
+        { i: { email: 'bench@example.com', password: PASSWORD } },
+      )
+    ).login.accessToken as string;
+    await sql(
+      databaseUrl,
+      `insert into users (id, email, name, password_hash, role, is_active, created_at, updated_at) values ($1, 'baseline@example.com', 'Baseline', $2, 'USER', true, now(), now())`,
+      [newId(), bcrypt.hashSync(PASSWORD, BCRYPT_COST)],
+    );
+    const baselineLogin = await fetch(`${baseline.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'baseline@example.com', password: PASSWORD }),
+    });
+    const baselineToken = ((await baselineLogin.json()) as { accessToken: string }).accessToken;
+
+    // Warm-up, not measured.
+    await meLoad(project, projectToken, 10);
+    await meLoad(noRevocation, projectToken, 10);
+    await baselineMeLoad(baseline, baselineToken, 10);
+
+    // 1. `me`: project vs baseline, and immediate revocation vs none, interleaved A B C A B C.
+    const rounds: Record<'project' | 'noRevocation' | 'baseline', LoadResult[]> = { project: [], noRevocation: [], baseline: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      rounds.project.push(await meLoad(project, projectToken));
+      rounds.noRevocation.push(await meLoad(noRevocation, projectToken));
+      rounds.baseline.push(await baselineMeLoad(baseline, baselineToken));
+    }
+    for (const [name, results] of Object.entries(rounds)) results.forEach((r) => check(r, `me (${name})`));
+    const rps = (results: LoadResult[]): number => median(results.map((r) => r.requestsPerSecond));
+    const p = (results: LoadResult[], key: 'p50' | 'p99'): number => median(results.map((r) => r[key]));
+    out(`## 1. \`me\`: project vs REST baseline (median of ${ROUNDS} interleaved rounds)`);
+    out();
+    out(`| server | requests/s | p50 ms | p99 ms | vs baseline |`);
+    out(`| --- | ---: | ---: | ---: | ---: |`);
+    const baseRps = rps(rounds.baseline);
+    out(
+      `| REST baseline (Express + jsonwebtoken + pg, \`GET /users/me\`) | ${fmt(baseRps)} | ${fmt(p(rounds.baseline, 'p50'))} | ${fmt(p(rounds.baseline, 'p99'))} | 1.00x |`,
+    );
+    out(
+      `| project, immediate revocation (user + session, one query) | ${fmt(rps(rounds.project))} | ${fmt(p(rounds.project, 'p50'))} | ${fmt(p(rounds.project, 'p99'))} | ${fmt(rps(rounds.project) / baseRps, 2)}x |`,
+    );
+    out(
+      `| project, no revocation check (user by id only) | ${fmt(rps(rounds.noRevocation))} | ${fmt(p(rounds.noRevocation, 'p50'))} | ${fmt(p(rounds.noRevocation, 'p99'))} | ${fmt(rps(rounds.noRevocation) / baseRps, 2)}x |`,
+    );
+    out();
+    const revocationCost = rps(rounds.project) / rps(rounds.noRevocation);
+    out(`Immediate revocation keeps ${fmt(revocationCost * 100, 1)}% of the no-revocation throughput (goal: at least 90%).`);
+    out(
+      `Rounds (req/s): project ${rounds.project.map((r) => fmt(r.requestsPerSecond)).join(', ')}; no revocation ${rounds.noRevocation.map((r) => fmt(r.requestsPerSecond)).join(', ')}; baseline ${rounds.baseline.map((r) => fmt(r.requestsPerSecond)).join(', ')}.`,
+    );
+    out();
+    await noRevocation.stop();
+    servers.splice(servers.indexOf(noRevocation), 1);
+
+    // 2. Logins/s against the physical limit: cores / time of one hash comparison at the same cost.
+    const sampleHash = bcrypt.hashSync(PASSWORD, BCRYPT_COST);
+    const timings: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      bcrypt.compareSync(PASSWORD, sampleHash);
+      timings.push(performance.now() - t);
+    }
+    const hashMs = median(timings);
+    const physical = os.availableParallelism() / (hashMs / 1000);
+    const loginBody = JSON.stringify({
+      query: 'mutation ($i: LoginInput!) { login(input: $i) { accessToken } }',
+      variables: { i: { email: 'bench@example.com', password: PASSWORD } },
+    });
+    const loginStorm = (seconds = SECONDS): Promise<LoadResult> =>
+      load({
+        url: `${project.url}/graphql`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: loginBody,
+        connections: 8,
+        seconds,
+      });
+    const projectLogins = await loginStorm();
+    check(projectLogins, 'login (project)');
+    const baselineLogins = await load({
+      url: `${baseline.url}/login`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'baseline@example.com', password: PASSWORD }),
+      connections: 8,
+      seconds: SECONDS,
+    });
+    check(baselineLogins, 'login (baseline)');
+    out(`## 2. Logins/s vs the physical limit`);
+    out();
+    out(
+      `One bcrypt comparison at cost ${BCRYPT_COST} takes ${fmt(hashMs, 1)} ms here, so ${os.availableParallelism()} cores allow at most ${fmt(physical, 1)} logins/s.`,
+    );
+    out();
+    out(`| server | logins/s | share of the limit | p50 ms | p99 ms |`);
+    out(`| --- | ---: | ---: | ---: | ---: |`);
+    out(
+      `| project (worker pool) | ${fmt(projectLogins.requestsPerSecond, 1)} | ${fmt((projectLogins.requestsPerSecond / physical) * 100)}% | ${fmt(projectLogins.p50)} | ${fmt(projectLogins.p99)} |`,
+    );
+    out(
+      `| REST baseline (main thread) | ${fmt(baselineLogins.requestsPerSecond, 1)} | ${fmt((baselineLogins.requestsPerSecond / physical) * 100)}% | ${fmt(baselineLogins.p50)} | ${fmt(baselineLogins.p99)} |`,
+    );
+    out();
+
+    // 3. `me` latency while a login storm runs, vs idle (the event loop stays free).
+    const idle = await meLoad(project, projectToken, 10);
+    const [during] = await Promise.all([meLoad(project, projectToken, 10), loginStorm(SECONDS + 1)]);
+    const baselineIdle = await baselineMeLoad(baseline, baselineToken, 10);
+    const [baselineDuring] = await Promise.all([
+      baselineMeLoad(baseline, baselineToken, 10),
+      load({
+        url: `${baseline.url}/login`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'baseline@example.com', password: PASSWORD }),
+        connections: 8,
+        seconds: SECONDS + 1,
+      }),
+    ]);
+    out(`## 3. \`me\` p99 during a login storm (10 connections on \`me\`, 8 on login)`);
+    out();
+    out(`| server | idle p99 ms | storm p99 ms | ratio (goal <= 3x) |`);
+    out(`| --- | ---: | ---: | ---: |`);
+    out(`| project | ${fmt(idle.p99)} | ${fmt(during.p99)} | ${fmt(during.p99 / Math.max(idle.p99, 1), 1)}x |`);
+    out(
+      `| REST baseline | ${fmt(baselineIdle.p99)} | ${fmt(baselineDuring.p99)} | ${fmt(baselineDuring.p99 / Math.max(baselineIdle.p99, 1), 1)}x |`,
+    );
+    out();
+
+    // 4. `users`: first page vs a page 99 000 rows deep on 100 000 users.
+    const seedStarted = Date.now();
+    const batch = 10_000;
+    for (let offset = 0; offset < SEED_USERS; offset += batch) {
+      const ids: string[] = [];
+      const emails: string[] = [];
+      const names: string[] = [];
+      for (let i = offset; i < Math.min(offset + batch, SEED_USERS); i++) {
+        ids.push(newId());
+        emails.push(`seed-${i}@example.com`);
+        names.push(`Seed User ${i}`);
+      }
+      await sql(
+        databaseUrl,
+        `insert into users (id, email, name, password_hash, role, is_active, created_at, updated_at)
+         select unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]), $4, 'USER', true, now(), now()`,
+        [ids, emails, names, sampleHash],
+      );
+    }
+    await sql(databaseUrl, 'analyze users');
+    const seedSeconds = (Date.now() - seedStarted) / 1000;
+    const deepOffset = Math.max(0, SEED_USERS - 1000);
+    const deepId = (await sql(databaseUrl, 'select id from users order by id offset $1 limit 1', [deepOffset])).rows[0]?.['id'] as string;
+    const usersQuery =
+      'query ($after: String) { users(first: 20, after: $after) { totalCount edges { node { id name email } } pageInfo { hasNextPage endCursor } } }';
+    const pageLoad = (after: string | null): Promise<LoadResult> =>
+      load({
+        url: `${project.url}/graphql`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ query: usersQuery, variables: { after } }),
+        connections: 10,
+        seconds: SECONDS,
+      });
+    await pageLoad(null);
+    const firstPage = await pageLoad(null);
+    const deepPage = await pageLoad(encodeCursor(deepId));
+    check(firstPage, 'users first page');
+    check(deepPage, 'users deep page');
+    out(`## 4. \`users\` on ${fmt(SEED_USERS)} users (seeded in ${fmt(seedSeconds, 1)} s), 10 connections, as ADMIN`);
+    out();
+    out(`| page | requests/s | p50 ms | p99 ms |`);
+    out(`| --- | ---: | ---: | ---: |`);
+    out(`| first page | ${fmt(firstPage.requestsPerSecond)} | ${fmt(firstPage.p50)} | ${fmt(firstPage.p99)} |`);
+    out(`| ${fmt(deepOffset)} rows deep | ${fmt(deepPage.requestsPerSecond)} | ${fmt(deepPage.p50)} | ${fmt(deepPage.p99)} |`);
+    out();
+    out(`Deep page p50 is ${fmt(deepPage.p50 / Math.max(firstPage.p50, 1), 2)}x the first page's (goal <= 1.5x).`);
+    out();
+
+    const peak = project.peakRssMiB();
+    for (const server of servers.splice(0)) await server.stop();
+
+    // 5. Start-up to ready on the embedded database, first start (creates it) and second.
+    const embeddedDir = mkdtempSync(path.join(os.tmpdir(), 'auth-bench-embedded-'));
+    try {
+      const first = await startServer('embedded-first', 'bench/servers/project.ts', projectEnv(undefined, embeddedDir));
+      await first.stop();
+      const second = await startServer('embedded-second', 'bench/servers/project.ts', projectEnv(undefined, embeddedDir));
+      await second.stop();
+      out(`## 5. Start-up and memory`);
+      out();
+      out(`| measure | value |`);
+      out(`| --- | ---: |`);
+      out(`| start to ready, embedded database, first start (creates and migrates it) | ${fmt(first.readyAfterMs)} ms |`);
+      out(`| start to ready, embedded database, second start | ${fmt(second.readyAfterMs)} ms |`);
+      out(`| start to ready, PostgreSQL server | ${fmt(project.readyAfterMs)} ms |`);
+      out(`| peak RSS of the project server after all the load above | ${fmt(peak)} MiB |`);
+      out();
+    } finally {
+      rmSync(embeddedDir, { recursive: true, force: true });
+    }
+    out(`Whole run: ${fmt((Date.now() - started) / 1000)} s.`);
+    writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
+  } finally {
+    for (const server of servers) await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    await sql(SERVER_URL, `drop database if exists "${dbName}" with (force)`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+import type { RateLimitRule } from '../config';
+
+/** What one attempt against a bucket found, decided atomically. */
+export interface Verdict {
+  /** Attempts already counted in the window before this one. */
+  readonly earlier: number;
+  /** True when this attempt was counted; false when the window was full (it is refused and not counted). */
+  readonly counted: boolean;
+  /** When refused: milliseconds until the oldest counted attempt leaves the window. */
+  readonly retryAfterMs: number;
+}
+
+/**
+ * Counts attempts per bucket in a sliding window (a log of attempt times: at most `max`
+ * attempts in any `windowMs`). `take` is the only write, and it is atomic: it forgets attempts
+ * older than the window and counts this one only if fewer than `max` remain, so concurrent
+ * attempts can never both see the last free slot.
+ */
+export interface AttemptCounter {
+  take(bucket: string, rule: RateLimitRule): Verdict | Promise<Verdict>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,95 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { getGraphQLRateLimiter, type Identity, type Store } from 'graphql-rate-limit';
+import { createHash } from 'node:crypto';
+import type { Config, RateLimitedOperation, RateLimitKey, RateLimitRule, RateLimits } from '../config';
+import { RateLimited, ServiceUnavailable } from '../errors';
+import type { Logger } from '../logger';
+import type { AttemptCounter, Verdict } from './attempt-counter';
+import { MemoryAttemptCounter } from './memory-attempt-counter';
+import { RedisAttemptCounter } from './redis-attempt-counter';
+
+/** The subject of each kind of bucket, computed only when a rule of that kind is configured. */
+export type RateLimitSubjects = { readonly [K in RateLimitKey]?: () => string | Promise<string> };
+
+/** The IP bucket is taken first: a flood from one address does not use up its victims' account budgets. */
+const KEY_ORDER: readonly RateLimitKey[] = ['ip', 'account'];
+
+export const UNAVAILABLE_MESSAGE = 'Rate limiting is unavailable; try again shortly';
+
+/**
+ * graphql-rate-limit's Store, bound to one check. The library reads the attempt times, compares
+ * and then writes them back, which loses attempts that run concurrently. Here the read is the
+ * counter's atomic take, which also counts the attempt, and the write is a no-op. The answer
+ * holds one entry per attempt already in the window; the counter has expired older ones, so the
+ * entries are stamped never to expire under the library's own clock, and its `earlier + 1 > max`
+ * is exactly the counter's verdict.
+ */
+class AtomicTakeStore implements Store {
+  verdict: Verdict | undefined;
+
+  constructor(
+    private readonly counter: AttemptCounter,
+    private readonly rule: RateLimitRule,
+  ) {}
+
+  async getForIdentity({ fieldIdentity, contextIdentity }: Identity): Promise<readonly number[]> {
+    this.verdict = await this.counter.take(`rate-limit:${fieldIdentity}:${contextIdentity}`, this.rule);
+    return new Array<number>(this.verdict.earlier).fill(Number.POSITIVE_INFINITY);
+  }
+
+  setForIdentity(): void {}
+}
+
+/**
+ * Enforces RATE_LIMITS: for each configured bucket of an operation (`login:ip`,
+ * `login:account`, ...) one attempt is taken before the resolver runs; a full bucket refuses
+ * the attempt with RATE_LIMITED, and an unreachable store refuses it with SERVICE_UNAVAILABLE.
+ */
+export class RateLimiter {
+  constructor(
+    private readonly rules: RateLimits | 'off',
+    private readonly counter: AttemptCounter | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  async check(operation: RateLimitedOperation, subjects: RateLimitSubjects, info: GraphQLResolveInfo): Promise<void> {
+    if (this.rules === 'off' || !this.counter) return;
+    for (const kind of KEY_ORDER) {
+      const rule = this.rules[`${operation}:${kind}`];
+      const subjectOf = subjects[kind];
+      if (!rule || !subjectOf) continue;
+      // Hashed: bounded key length, and no email address or IP in the store's keys.
+      const subject = createHash('sha256')
+        .update(await subjectOf())
+        .digest('base64url');
+      // One small limiter per check: its store knows this bucket's rule and keeps the verdict
+      // (for retryAfter), neither of which graphql-rate-limit's Store interface passes along.
+      const store = new AtomicTakeStore(this.counter, rule);
+      const limiter = getGraphQLRateLimiter({ store, identifyContext: (bucket: string) => bucket });
+      let refusal: string | undefined;
+      try {
+        refusal = await limiter(
+          { parent: undefined, args: {}, context: `${kind}:${subject}`, info },
+          { max: rule.max, window: `${rule.windowMs}ms` },
+        );
+      } catch (err) {
+        this.logger.warn({ err, operation }, 'rate limit store failed; attempt refused');
+        throw new ServiceUnavailable(UNAVAILABLE_MESSAGE);
+      }
+      if (refusal !== undefined) throw new RateLimited(Math.max(1, Math.ceil((store.verdict?.retryAfterMs ?? rule.windowMs) / 1000)));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.counter?.close() ?? Promise.resolve();
+  }
+}
+
+/** In-process counting by default; Redis, shared by every instance, when REDIS_URL is set. */
+export async function createRateLimiter(config: Config, logger: Logger): Promise<RateLimiter> {
+  if (config.rateLimits === 'off') return new RateLimiter('off', undefined, logger);
+  const counter = config.redisUrl
+    ? await RedisAttemptCounter.connect(config.redisUrl, config.redisKeyPrefix, logger)
+    : new MemoryAttemptCounter();
+  return new RateLimiter(config.rateLimits, counter, logger);
+}

@@ -1,0 +1,93 @@
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import type { RateLimitRule } from '../config';
+import type { Logger } from '../logger';
+import type { AttemptCounter, Verdict } from './attempt-counter';
+
+/** How long a connection attempt or a command may take before the attempt fails closed. */
+const REDIS_TIMEOUT_MS = 1000;
+
+/**
+ * The sliding window as one atomic script over a sorted set of attempt times (scores). Time is
+ * Redis's own clock, so instances with skewed clocks still share one window. Returns
+ * { earlier, counted (1/0), retryAfterMs }.
+ */
+const TAKE_SCRIPT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local window = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local earlier = redis.call('ZCARD', KEYS[1])
+if earlier < max then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return { earlier, 1, 0 }
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return { earlier, 0, tonumber(oldest[2]) + window - now }
+`;
+
+type TakeReply = [earlier: number, counted: number, retryAfterMs: number];
+
+/**
+ * Attempts counted in Redis, shared by every instance with the same REDIS_URL and key prefix.
+ * Commands never wait in an offline queue: while Redis is unreachable (refused, or no answer
+ * within REDIS_TIMEOUT_MS) `take` rejects at once, and the limiter fails closed.
+ */
+export class RedisAttemptCounter implements AttemptCounter {
+  private readonly redis: Redis & { takeAttempt(key: string, windowMs: number, max: number, id: string): Promise<TakeReply> };
+  private reachable: boolean | undefined;
+
+  private constructor(
+    url: string,
+    private readonly keyPrefix: string,
+    private readonly logger: Logger,
+  ) {
+    const redis = new Redis(url, {
+      enableOfflineQueue: false,
+      connectTimeout: REDIS_TIMEOUT_MS,
+      commandTimeout: REDIS_TIMEOUT_MS,
+      maxRetriesPerRequest: 1,
+      // Ready as soon as connected, with no handshake commands: a Redis that accepts connections
+      // but does not answer is caught by commandTimeout on the attempt itself.
+      enableReadyCheck: false,
+      disableClientInfo: true,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    });
+    redis.defineCommand('takeAttempt', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    this.redis = redis as RedisAttemptCounter['redis'];
+    // Logged on each change of state, not on every reconnection attempt.
+    this.redis.on('ready', () => {
+      if (this.reachable === false) this.logger.info('rate limits: Redis reachable again');
+      this.reachable = true;
+    });
+    this.redis.on('error', (err: Error) => {
+      if (this.reachable !== false) this.logger.error({ err }, 'rate limits: Redis unreachable; rate-limited operations fail closed');
+      this.reachable = false;
+    });
+  }
+
+  /** Connects, waiting at most REDIS_TIMEOUT_MS; an unreachable Redis does not stop start-up. */
+  static async connect(url: string, keyPrefix: string, logger: Logger): Promise<RedisAttemptCounter> {
+    const counter = new RedisAttemptCounter(url, keyPrefix, logger);
+    try {
+      await once(counter.redis, 'ready', { signal: AbortSignal.timeout(REDIS_TIMEOUT_MS) });
+    } catch {
+      // Logged by the error handler; ioredis keeps reconnecting in the background.
+    }
+    return counter;
+  }
+
+  async take(key: string, rule: RateLimitRule): Promise<Verdict> {
+    if (this.redis.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.status})`);
+    const [earlier, counted, retryAfterMs] = await this.redis.takeAttempt(this.keyPrefix + key, rule.windowMs, rule.max, randomUUID());
+    return { earlier, counted: counted === 1, retryAfterMs };
+  }
+
+  async close(): Promise<void> {
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
+  }
+}

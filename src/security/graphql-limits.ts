@@ -1,0 +1,97 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { getVariableValues, GraphQLError, type ParseOptions, type ValidationContext, type ValidationRule } from 'graphql';
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+
+/**
+ * Limits on every GraphQL request, at least as strict as GraphQL Armor's defaults. The deepest
+ * query the schema needs is `users { edges { node { id } } }` (depth 4); the introspection
+ * query (`__schema`) is exempt from the depth limit so Apollo Sandbox works in development.
+ */
+export const GRAPHQL_LIMITS = Object.freeze({
+  /** Lexical tokens per document, enforced by the parser: nothing larger is ever built into an AST. */
+  maxTokens: 1000,
+  /** Aliased fields per operation, fragments included; `__typename` aliases count too. */
+  maxAliases: 15,
+  /** Directives per operation, fragments included. */
+  maxDirectives: 50,
+  /** Nesting per operation; inline fragments and fragment spreads count as levels (Armor's default). */
+  maxDepth: 6,
+  /** Cost per operation: each field 1, and what a paginated field selects times its page size. */
+  maxCost: 5000,
+});
+
+/** GraphQL Armor's rules throw unless told otherwise; thrown errors would escape validation as a 500. */
+function reportInstead(context: ValidationContext | null, error: GraphQLError): void {
+  const refusal = new GraphQLError(error.message.replace(/^Syntax Error: /, ''));
+  if (!context) throw refusal;
+  context.reportError(refusal);
+}
+
+const REJECTION = { exposeLimits: true, propagateOnRejection: false, onReject: [reportInstead] };
+
+function limitExceeded(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
+}
+
+/**
+ * A field taking `first` (a connection) returns up to that many items, so what it selects is
+ * counted that many times: `first` as sent (variables included) or the argument's default.
+ */
+const pageSizeEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
+  const first = field.args.find((arg) => arg.name === 'first');
+  if (!first) return 1 + childComplexity;
+  const given: unknown = args['first'];
+  const size = typeof given === 'number' ? given : typeof first.defaultValue === 'number' ? first.defaultValue : 1;
+  return 1 + Math.max(size, 0) * childComplexity;
+};
+
+/**
+ * The cost limit runs once the operation is known, because a page size often comes in a
+ * variable (`users(first: $n)`), which validation rules cannot see.
+ */
+function costLimitPlugin(maxCost: number): ApolloServerPlugin<BaseContext> {
+  const estimators = [pageSizeEstimator];
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, request }) {
+          // No operation to run (unknown or missing operationName): execution refuses the request.
+          if (!operation) return;
+          const variables = request.variables ?? {};
+          // Variables that do not fit their types: execution refuses them (BAD_USER_INPUT) and runs nothing.
+          if (getVariableValues(schema, operation.variableDefinitions ?? [], variables).errors) return;
+          let cost: number;
+          try {
+            cost = getComplexity({ schema, query: document, variables, operationName: operation.name?.value, estimators });
+          } catch {
+            // graphql-query-complexity stops at 10,000 evaluated nodes (fragments spread many times).
+            throw limitExceeded(`Query cost limit of ${maxCost} exceeded.`);
+          }
+          if (cost > maxCost) throw limitExceeded(`Query cost limit of ${maxCost} exceeded, found ${cost}.`);
+        },
+      };
+    },
+  };
+}
+
+export interface GraphQLLimitOptions {
+  readonly parseOptions: ParseOptions;
+  readonly validationRules: ValidationRule[];
+  readonly plugins: ApolloServerPlugin<BaseContext>[];
+}
+
+/** Built once at start-up; the rules and the plugin keep no state between requests. */
+export function graphqlLimits(limits = GRAPHQL_LIMITS): GraphQLLimitOptions {
+  return {
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules: [
+      maxAliasesRule({ n: limits.maxAliases, allowList: [], ...REJECTION }),
+      maxDirectivesRule({ n: limits.maxDirectives, ...REJECTION }),
+      maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: false, ...REJECTION }),
+    ],
+    plugins: [costLimitPlugin(limits.maxCost)],
+  };
+}

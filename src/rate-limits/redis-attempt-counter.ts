@@ -5,8 +5,14 @@ import type { RateLimitRule } from '../config';
 import type { Logger } from '../logger';
 import type { AttemptCounter, Verdict } from './attempt-counter';
 
-/** How long a connection attempt or a command may take before the attempt fails closed. */
-const REDIS_TIMEOUT_MS = 1000;
+/**
+ * How long a connection attempt or a command may take before the attempt fails closed. A
+ * refused connection fails at once; this bounds a Redis that hangs. Under 1 s proved too tight
+ * for a busy event loop (a reply that arrived in time was still reported as a time-out).
+ */
+const REDIS_TIMEOUT_MS = 2500;
+/** How long an attempt waits for a reconnection in progress before failing closed. */
+const RECONNECT_WAIT_MS = 1000;
 
 /**
  * The sliding window as one atomic script over a sorted set of attempt times (scores). Time is
@@ -81,9 +87,22 @@ export class RedisAttemptCounter implements AttemptCounter {
   }
 
   async take(key: string, rule: RateLimitRule): Promise<Verdict> {
-    if (this.redis.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.status})`);
+    if (this.redis.status !== 'ready') await this.reconnected();
     const [earlier, counted, retryAfterMs] = await this.redis.takeAttempt(this.keyPrefix + key, rule.windowMs, rule.max, randomUUID());
     return { earlier, counted: counted === 1, retryAfterMs };
+  }
+
+  /**
+   * Between a dropped connection and the next one (a restart of Redis, or a connection timed out
+   * while the event loop was busy) an attempt waits briefly for the client to reconnect.
+   */
+  private async reconnected(): Promise<void> {
+    if (this.redis.status === 'end' || this.redis.status === 'close') throw new Error(`Redis is not connected (${this.redis.status})`);
+    try {
+      await once(this.redis, 'ready', { signal: AbortSignal.timeout(RECONNECT_WAIT_MS) });
+    } catch {
+      throw new Error(`Redis is not connected (${this.redis.status})`);
+    }
   }
 
   async close(): Promise<void> {

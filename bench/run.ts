@@ -13,6 +13,7 @@ import { encodeCursor } from '../src/db/keys';
 import { load, type LoadResult } from './lib/load';
 import { ROOT, startServer, type Server } from './lib/processes';
 
+// BENCH_ONLY=me runs only section 1 (for iterating on the hot path) and does not write RESULTS.md.
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const CONNECTIONS = 50;
@@ -206,6 +207,7 @@ async function main(): Promise<void> {
     out();
     await noRevocation.stop();
     servers.splice(servers.indexOf(noRevocation), 1);
+    if (process.env['BENCH_ONLY'] === 'me') return; // quick iterations on the hot path; RESULTS.md untouched
 
     // 2. Logins/s against the physical limit: cores / time of one hash comparison at the same cost.
     const sampleHash = bcrypt.hashSync(PASSWORD, BCRYPT_COST);

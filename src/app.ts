@@ -1,6 +1,6 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
@@ -128,6 +128,8 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       plugins: [
         ...limits.plugins,
         ApolloServerPluginDrainHttpServer({ httpServer }),
+        // Its per-field hooks cost every request; responses are `Cache-Control: no-store` anyway.
+        ApolloServerPluginCacheControlDisabled(),
         config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
         errorLoggingPlugin(logger),
       ],
@@ -163,16 +165,22 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       express.json({ limit: BODY_LIMIT }),
       expressMiddleware(apollo, {
         context: async ({ req, res }): Promise<Context> => {
-          const em = orm.em.fork() as SqlEntityManager;
-          return {
-            em,
+          // The unit of work is forked on first use: many requests (a rejected token, a refused
+          // rate limit) never touch the database.
+          let em: SqlEntityManager | undefined;
+          const context: Context = {
+            get em(): SqlEntityManager {
+              em ??= orm.em.fork() as SqlEntityManager;
+              return em;
+            },
             requestId: res.locals['requestId'] as string,
             ip: req.ip ?? null,
             userAgent: req.get('user-agent') ?? null,
             refreshCookie: new RefreshCookie(req, res, config.isProduction),
             services,
-            auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => loadViewer(em, claims)),
+            auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => loadViewer(context.em, claims)),
           };
+          return context;
         },
       }),
     );

@@ -2,7 +2,14 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { getVariableValues, GraphQLError, type ParseOptions, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  type DocumentNode,
+  getVariableValues,
+  GraphQLError,
+  type ParseOptions,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 
 /**
@@ -54,6 +61,9 @@ const pageSizeEstimator: ComplexityEstimator = ({ field, args, childComplexity }
  */
 function costLimitPlugin(maxCost: number): ApolloServerPlugin<BaseContext> {
   const estimators = [pageSizeEstimator];
+  // Without variables an operation's cost never changes: computed once per parsed document
+  // (Apollo reuses the DocumentNode of a query it has seen), not on every request.
+  const constantCosts = new WeakMap<DocumentNode, Map<string, number>>();
   return {
     async requestDidStart() {
       return {
@@ -61,14 +71,23 @@ function costLimitPlugin(maxCost: number): ApolloServerPlugin<BaseContext> {
           // No operation to run (unknown or missing operationName): execution refuses the request.
           if (!operation) return;
           const variables = request.variables ?? {};
-          // Variables that do not fit their types: execution refuses them (BAD_USER_INPUT) and runs nothing.
-          if (getVariableValues(schema, operation.variableDefinitions ?? [], variables).errors) return;
-          let cost: number;
-          try {
-            cost = getComplexity({ schema, query: document, variables, operationName: operation.name?.value, estimators });
-          } catch {
-            // graphql-query-complexity stops at 10,000 evaluated nodes (fragments spread many times).
-            throw limitExceeded(`Query cost limit of ${maxCost} exceeded.`);
+          const constant = !operation.variableDefinitions?.length;
+          const operationKey = operation.name?.value ?? '';
+          let cost = constant ? constantCosts.get(document)?.get(operationKey) : undefined;
+          if (cost === undefined) {
+            // Variables that do not fit their types: execution refuses them (BAD_USER_INPUT) and runs nothing.
+            if (getVariableValues(schema, operation.variableDefinitions ?? [], variables).errors) return;
+            try {
+              cost = getComplexity({ schema, query: document, variables, operationName: operation.name?.value, estimators });
+            } catch {
+              // graphql-query-complexity stops at 10,000 evaluated nodes (fragments spread many times).
+              throw limitExceeded(`Query cost limit of ${maxCost} exceeded.`);
+            }
+            if (constant) {
+              const byOperation = constantCosts.get(document) ?? new Map<string, number>();
+              byOperation.set(operationKey, cost);
+              constantCosts.set(document, byOperation);
+            }
           }
           if (cost > maxCost) throw limitExceeded(`Query cost limit of ${maxCost} exceeded, found ${cost}.`);
         },

@@ -11,7 +11,7 @@ import { Role } from './role';
 export class User {
   [OptionalProps]?: 'role' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastLoginAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { simple: true })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
@@ -21,7 +21,7 @@ export class User {
   @Property({ type: 'string', length: 254, unique: 'users_email_unique' })
   email!: string;
 
-  @Field(() => String)
+  @Field(() => String, { simple: true })
   @Property({ type: 'string', length: 100 })
   name!: string;
 
@@ -29,7 +29,7 @@ export class User {
   @Property({ type: 'text', hidden: true, lazy: true })
   passwordHash!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, { simple: true })
   @Enum({ items: () => Role, nativeEnumName: undefined })
   role: Role = Role.USER;
 
@@ -38,7 +38,7 @@ export class User {
   @Property({ type: 'boolean' })
   isActive: boolean = true;
 
-  @Field(() => Date)
+  @Field(() => Date, { simple: true })
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
 

@@ -28,10 +28,10 @@ export interface Server {
 }
 
 /** Starts a TypeScript entry point in its own Node process and waits (bounded) until /readyz is 200. */
-export async function startServer(name: string, entry: string, env: Record<string, string>): Promise<Server> {
+export async function startServer(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', entry], {
+  const child = spawn(process.execPath, [...nodeArgs, '-r', '@swc-node/register', entry], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'pipe'],

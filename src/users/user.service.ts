@@ -21,7 +21,15 @@ export interface NewUser {
   readonly role: Role;
 }
 
+/** Counts below this are always exact; at or above it a count may be reused for COUNT_TTL_MS. */
+const EXACT_COUNT_BELOW = 10_000;
+const COUNT_TTL_MS = 10_000;
+const COUNT_CACHE_MAX = 1_000;
+
 export class UserService {
+  /** totalCount per filter, reused briefly once counting gets expensive (see countMatching). */
+  private readonly counts = new Map<string, { readonly count: number; readonly at: number }>();
+
   constructor(
     private readonly passwords: PasswordService,
     private readonly audit: AuditService = new AuditService(),
@@ -135,6 +143,20 @@ export class UserService {
     });
   }
 
+  /**
+   * `totalCount` of `users`: exact while fewer than EXACT_COUNT_BELOW accounts match; above
+   * that a full count scans every matching row, so one count per filter is reused by this
+   * instance for up to COUNT_TTL_MS (it may lag recent signups by that much).
+   */
+  private async countMatching(em: SqlEntityManager, filter: FilterQuery<User>, key: string): Promise<number> {
+    const cached = this.counts.get(key);
+    if (cached && cached.count >= EXACT_COUNT_BELOW && Date.now() - cached.at < COUNT_TTL_MS) return cached.count;
+    const count = await em.count(User, filter);
+    if (this.counts.size >= COUNT_CACHE_MAX) this.counts.clear();
+    this.counts.set(key, { count, at: Date.now() });
+    return count;
+  }
+
   /** Keyset pagination on the time-ordered primary key: every page costs one index range scan. */
   async list(em: SqlEntityManager, args: UsersArgs): Promise<UserConnection> {
     const first = args.first ?? USERS_PAGE_DEFAULT;
@@ -148,7 +170,7 @@ export class UserService {
     const page: FilterQuery<User> = args.after ? { ...filter, id: { $gt: decodeCursor(args.after) } } : filter;
     const [rows, totalCount] = await Promise.all([
       em.find(User, page, { orderBy: { id: 'asc' }, limit: first + 1 }),
-      em.count(User, filter),
+      this.countMatching(em, filter, JSON.stringify([args.role ?? null, search ?? null])),
     ]);
     const nodes = rows.slice(0, first);
     const edges = nodes.map((node) => ({ cursor: encodeCursor(node.id), node }));

@@ -6,6 +6,7 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { Client } from 'pg';
 import { AuditEvent } from '../audit/audit-event.entity';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -55,11 +56,31 @@ export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logg
   return { ...common, driver: PgliteDriver, dbName: dbDir };
 }
 
+/** Any constant works; it names this service's migration lock among the server's advisory locks. */
+const MIGRATION_LOCK_KEY = 7_242_110_001;
+
+/**
+ * On a PostgreSQL server, instances starting together take turns at the migrations: each holds
+ * a session advisory lock on a connection of its own while it migrates, so the next one waits,
+ * then finds nothing left to apply. (An embedded PGlite database belongs to one process.)
+ */
+async function migrateUnderLock(orm: Orm, databaseUrl: string): Promise<void> {
+  const lock = new Client({ connectionString: databaseUrl });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await orm.migrator.up();
+  } finally {
+    await lock.end(); // ending the session releases the lock
+  }
+}
+
 /** Connects and applies pending migrations. */
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Orm> {
   const orm = await MikroORM.init(ormOptions(config, logger));
   try {
-    await orm.migrator.up();
+    if (config.databaseUrl) await migrateUnderLock(orm, config.databaseUrl);
+    else await orm.migrator.up();
   } catch (error) {
     await orm.close(true);
     throw error;

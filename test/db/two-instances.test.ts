@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { Role, signUp, userWithRole } from '../helpers/factories';
+import { codes, gql } from '../helpers/graphql';
+
+// Two instances behind a load balancer share one PostgreSQL database: what one does, the other
+// sees on the next request. Always on the server (PGlite belongs to one process).
+const SERVER = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REFRESH = `mutation ($t: String!) { refreshToken(token: $t) { accessToken refreshToken } }`;
+const ME = `{ me { id role } }`;
+
+async function admin(sql: string): Promise<void> {
+  const client = new Client({ connectionString: SERVER });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('two instances sharing one PostgreSQL database', () => {
+  const name = `test_shared_${randomBytes(5).toString('hex')}`;
+  const dirs: string[] = [];
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    await admin(`create database "${name}"`);
+    const url = new URL(SERVER);
+    url.pathname = `/${name}`;
+    const start = (): Promise<TestApp> => {
+      const dataDir = mkdtempSync(path.join(tmpdir(), 'auth-shared-'));
+      dirs.push(dataDir);
+      return startTestApp({ database: { dataDir, databaseUrl: url.toString() }, env: { REFRESH_REUSE_GRACE: '0s' } });
+    };
+    a = await start();
+    b = await start();
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+    await admin(`drop database if exists "${name}" with (force)`);
+  });
+
+  it('rotation on one instance and a replay on the other: reuse detected, the session ends everywhere', async () => {
+    const user = await signUp(a);
+    const rotated = await gql(b, REFRESH, { t: user.refreshToken });
+    expect(rotated.errors).toBeUndefined();
+    expect(codes(await gql(a, REFRESH, { t: user.refreshToken }))).toEqual(['UNAUTHENTICATED/REFRESH_TOKEN_REUSED']);
+    const pair = rotated.data?.['refreshToken'];
+    expect(codes(await gql(b, ME, {}, { token: pair.accessToken }))).toEqual(['UNAUTHENTICATED/TOKEN_REVOKED']);
+    expect(codes(await gql(b, REFRESH, { t: pair.refreshToken }))).toEqual(['UNAUTHENTICATED/TOKEN_REVOKED']);
+  });
+
+  it('logout on one instance ends the access token on the other at once', async () => {
+    const user = await signUp(b);
+    expect((await gql(a, ME, {}, { token: user.accessToken })).errors).toBeUndefined();
+    expect((await gql(a, `mutation { logout }`, {}, { token: user.accessToken })).data).toEqual({ logout: true });
+    expect(codes(await gql(b, ME, {}, { token: user.accessToken }))).toEqual(['UNAUTHENTICATED/TOKEN_REVOKED']);
+  });
+
+  it('deactivation and a role change by an ADMIN on one instance apply on the other', async () => {
+    const adminUser = await userWithRole(a, Role.ADMIN);
+    const user = await signUp(b);
+    const promoted = await gql(
+      a,
+      `mutation ($id: ID!) { setUserRole(userId: $id, role: MODERATOR) { role } }`,
+      { id: user.id },
+      { token: adminUser.accessToken },
+    );
+    expect(promoted.data).toEqual({ setUserRole: { role: 'MODERATOR' } });
+    expect((await gql(b, ME, {}, { token: user.accessToken })).data).toEqual({ me: { id: user.id, role: 'MODERATOR' } });
+    await gql(b, `mutation ($id: ID!) { deactivateUser(userId: $id) { id } }`, { id: user.id }, { token: adminUser.accessToken });
+    expect(codes(await gql(a, ME, {}, { token: user.accessToken }))[0]).toMatch(/^UNAUTHENTICATED\/(ACCOUNT_DISABLED|TOKEN_REVOKED)$/);
+  });
+});

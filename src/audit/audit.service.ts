@@ -1,7 +1,7 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { InvalidInput } from '../errors';
-import { decodeCursor, encodeCursor, isUuid } from '../db/keys';
+import { connectionFrom, decodeCursor, isUuid } from '../db/keys';
 import { newId } from '../db/uuid';
 import { AuditEvent, AuditEventType } from './audit-event.entity';
 import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, type AuditEventConnection, type AuditLogArgs } from './audit.types';
@@ -63,13 +63,7 @@ export class AuditService {
       em.find(AuditEvent, page, { orderBy: { id: 'desc' }, limit: first + 1 }),
       em.count(AuditEvent, filter),
     ]);
-    const nodes = rows.slice(0, first);
-    const edges = nodes.map((node) => ({ cursor: encodeCursor(node.id), node }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
-      totalCount,
-    };
+    return connectionFrom(rows, first, totalCount);
   }
 }
 

@@ -18,3 +18,16 @@ export function decodeCursor(cursor: string): string {
   if (!isUuid(id)) throw new InvalidInput({ after: 'is not a valid cursor' });
   return id;
 }
+
+/**
+ * A Relay connection from a keyset query that fetched `first + 1` rows: the extra row only
+ * tells whether another page follows.
+ */
+export function connectionFrom<T extends { readonly id: string }>(
+  rows: readonly T[],
+  first: number,
+  totalCount: number,
+): { edges: { cursor: string; node: T }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number } {
+  const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor(node.id), node }));
+  return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+}

@@ -2,7 +2,7 @@ import { LockMode, UniqueConstraintViolationException, type FilterQuery } from '
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { AuditEventType, AuditService, type AuditOrigin } from '../audit/audit.service';
 import type { PasswordService } from '../auth/password.service';
-import { decodeCursor, encodeCursor, isUuid } from '../db/keys';
+import { connectionFrom, decodeCursor, isUuid } from '../db/keys';
 import { InvalidInput } from '../errors';
 import { Session } from '../sessions/session.entity';
 import { Role } from './role';
@@ -172,12 +172,6 @@ export class UserService {
       em.find(User, page, { orderBy: { id: 'asc' }, limit: first + 1 }),
       this.countMatching(em, filter, JSON.stringify([args.role ?? null, search ?? null])),
     ]);
-    const nodes = rows.slice(0, first);
-    const edges = nodes.map((node) => ({ cursor: encodeCursor(node.id), node }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
-      totalCount,
-    };
+    return connectionFrom(rows, first, totalCount);
   }
 }

@@ -2,14 +2,9 @@
 // that shows each check can tell the two apart.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { createApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { freshDatabase, startTestApp, testEnv, type TestApp } from '../helpers/app';
+import { startTestApp, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
 
@@ -20,33 +15,8 @@ const UNLISTED = 'https://evil.example.com';
 /** A production app whose error log lines are kept for inspection. */
 async function startProductionApp(): Promise<{ app: TestApp; lines: string[] }> {
   const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
-  const database = await freshDatabase();
-  const config = loadConfig(
-    testEnv(database, { NODE_ENV: 'production', BCRYPT_COST: '10', LOG_LEVEL: 'error', CORS_ORIGINS: `${ALLOWED},${ALSO_ALLOWED}` }),
-  );
-  const app = await createApp(config, createLogger(config, sink));
-  await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
-  const { port } = app.httpServer.address() as AddressInfo;
-  return {
-    lines,
-    app: {
-      url: `http://127.0.0.1:${port}`,
-      config,
-      app,
-      dataDir: database.dataDir,
-      databaseUrl: database.databaseUrl,
-      stop: async () => {
-        await app.stop();
-        await database.drop();
-      },
-    },
-  };
+  const env = { NODE_ENV: 'production', BCRYPT_COST: '10', LOG_LEVEL: 'error', CORS_ORIGINS: `${ALLOWED},${ALSO_ALLOWED}` };
+  return { app: await startTestApp({ env, logLines: lines }), lines };
 }
 
 let production: TestApp;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import { createApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
@@ -59,6 +60,8 @@ export async function freshDatabase(): Promise<{ dataDir: string; databaseUrl: s
 export interface StartOptions {
   /** Extra environment variables for loadConfig. */
   readonly env?: Record<string, string>;
+  /** When given, the app logs (at LOG_LEVEL) into this array, one JSON line per entry. */
+  readonly logLines?: string[];
   /** Reuse an existing database instead of a fresh one (restart tests). */
   readonly database?: { dataDir: string; databaseUrl: string | undefined };
 }
@@ -82,12 +85,23 @@ export function testEnv(
   };
 }
 
+/** A log destination that keeps every line, for tests that read what the app logged. */
+function linesInto(lines: string[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+}
+
 /** Starts the real app on an ephemeral port over a real database. */
 export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
   const fresh = options.database ? undefined : await freshDatabase();
   const database = options.database ?? { dataDir: fresh?.dataDir ?? '', databaseUrl: fresh?.databaseUrl };
   const config = loadConfig(testEnv(database, options.env));
-  const app = await createApp(config, createLogger(config));
+  const logger = options.logLines ? createLogger(config, linesInto(options.logLines)) : createLogger(config);
+  const app = await createApp(config, logger);
   await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
   const { port } = app.httpServer.address() as AddressInfo;
   let stopped = false;

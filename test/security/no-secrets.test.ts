@@ -1,41 +1,11 @@
-import { Writable } from 'node:stream';
-import { createApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { freshDatabase, testEnv, type TestApp } from '../helpers/app';
+import { startTestApp, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
-import { createLogger } from '../../src/logger';
-import type { AddressInfo } from 'node:net';
 
-/** Starts the app with a debug-level logger whose every line is kept for inspection. */
+/** Starts the app with a trace-level logger whose every line is kept for inspection. */
 async function startWithCapturedLogs(): Promise<{ app: TestApp; lines: string[] }> {
   const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
-  const database = await freshDatabase();
-  const config = loadConfig(testEnv(database, { LOG_LEVEL: 'trace' }));
-  // The app's own logger (with its redaction rules), writing to the capturing stream.
-  const app = await createApp(config, createLogger(config, sink));
-  await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
-  const { port } = app.httpServer.address() as AddressInfo;
-  return {
-    lines,
-    app: {
-      url: `http://127.0.0.1:${port}`,
-      config,
-      app,
-      dataDir: database.dataDir,
-      databaseUrl: database.databaseUrl,
-      stop: async () => {
-        await app.stop();
-        await database.drop();
-      },
-    },
-  };
+  return { app: await startTestApp({ env: { LOG_LEVEL: 'trace' }, logLines: lines }), lines };
 }
 
 describe('secrets never reach a response or a log line', () => {

@@ -55,9 +55,20 @@ it('serves in production mode and exits 0 on SIGTERM', async () => {
   // Production: no landing page for browsers.
   const landing = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
   expect(await landing.text()).not.toContain('<html');
+  // The database works before the shutdown (the password pool and the ORM are in use).
+  const signup = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation ($input: SignupInput!) { signup(input: $input) { accessToken } }',
+      variables: { input: { email: `shutdown-${port}@example.com`, password: 'correct horse battery', name: 'Before Shutdown' } },
+    }),
+  });
+  expect(((await signup.json()) as { errors?: unknown }).errors).toBeUndefined();
 
   child.kill('SIGTERM');
   expect(await exited).toEqual({ code: 0, signal: null });
   expect(output).toContain('shutting down');
-  expect(output).not.toMatch(/shutdown failed|timed out/);
+  expect(output).not.toMatch(/shutdown failed|timed out|Start-up failed/);
+  await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
 }, 120_000);

@@ -43,6 +43,21 @@ function requestIdOf(req: Request): string {
   return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/**
+ * CORS for the origins in CORS_ORIGINS only, with credentials (cookie mode). Any other origin gets
+ * no CORS header at all (the `cors` package alone would still send Allow-Credentials to it).
+ */
+function corsAllowlist(origins: readonly string[]): express.RequestHandler {
+  const allowed = new Set(origins);
+  const listed = cors<cors.CorsRequest>({ origin: true, credentials: true, maxAge: 600 });
+  return (req, res, next) => {
+    res.vary('Origin');
+    const origin = req.get('origin');
+    if (origin !== undefined && allowed.has(origin)) listed(req, res, next);
+    else next();
+  };
+}
+
 /** Logs every unexpected error with the request id; the client only sees a masked error. */
 function errorLoggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
   return {
@@ -130,7 +145,10 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
         ApolloServerPluginDrainHttpServer({ httpServer }),
         // Its per-field hooks cost every request; responses are `Cache-Control: no-store` anyway.
         ApolloServerPluginCacheControlDisabled(),
-        config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+        // Development: the embedded Sandbox runs on this origin, so it may send the refresh cookie.
+        config.isProduction
+          ? ApolloServerPluginLandingPageDisabled()
+          : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true }),
         errorLoggingPlugin(logger),
       ],
     });
@@ -161,7 +179,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
         res.setHeader('cache-control', 'no-store');
         next();
       },
-      cors<cors.CorsRequest>({ origin: [...config.corsOrigins], credentials: true, maxAge: 600 }),
+      corsAllowlist(config.corsOrigins),
       express.json({ limit: BODY_LIMIT }),
       expressMiddleware(apollo, {
         context: async ({ req, res }): Promise<Context> => {

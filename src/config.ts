@@ -71,6 +71,8 @@ export interface Config {
   /** Express `trust proxy` value; `false` means the socket address is the client IP. */
   readonly trustProxy: boolean | number | string;
   readonly logLevel: string;
+  /** `pretty`: human-readable lines (pino-pretty), the development default; `json`: one JSON object per line. */
+  readonly logFormat: 'json' | 'pretty';
 }
 
 export const DEFAULT_RATE_LIMITS =
@@ -371,6 +373,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
   }
+  const logFormat = get('LOG_FORMAT') ?? (nodeEnv === 'development' ? 'pretty' : 'json');
+  if (logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new ConfigError('LOG_FORMAT', `must be json or pretty (got "${logFormat}")`);
+  }
 
   return Object.freeze({
     nodeEnv,
@@ -397,5 +403,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: Object.freeze([...corsOrigins]),
     trustProxy: parseTrustProxy(get('TRUST_PROXY')),
     logLevel,
+    logFormat,
   });
 }

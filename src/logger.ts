@@ -1,5 +1,6 @@
 import { DriverException } from '@mikro-orm/core';
 import pino from 'pino';
+import pinoPretty from 'pino-pretty';
 import type { Config } from './config';
 
 export type Logger = pino.Logger;
@@ -47,12 +48,27 @@ function serializeError(error: unknown): unknown {
   return error instanceof Error ? pino.stdSerializers.err(error) : error;
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+/**
+ * JSON lines (production, test, LOG_FORMAT=json) or pino-pretty's readable lines (the development
+ * default). Redaction happens before either, so the pretty output hides the same secrets.
+ * A `destination` (tests) always receives JSON.
+ */
+export function createLogger(
+  config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'logFormat'>>,
+  destination?: pino.DestinationStream,
+): Logger {
   const options: pino.LoggerOptions = {
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { service: 'graphql-auth-api' },
     serializers: { err: serializeError },
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  if (config.logFormat === 'pretty') {
+    return pino(
+      options,
+      pinoPretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }),
+    );
+  }
+  return pino(options);
 }

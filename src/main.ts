@@ -6,6 +6,18 @@ import { createLogger } from './logger';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** The server URL without its password, for the start-up banner. */
+function redactedDatabaseUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = 'redacted';
+    url.search = '';
+    return url.toString();
+  } catch {
+    return 'unparsable URL';
+  }
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -25,13 +37,23 @@ async function main(): Promise<void> {
   });
   const { address, port } = app.httpServer.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
+  const url = `http://${host}:${port}/graphql`;
+  // A wildcard address is not something to open in a browser: point people at localhost.
+  const localUrl = address === '0.0.0.0' || address === '::' ? `http://localhost:${port}/graphql` : url;
   logger.info(
     {
-      url: `http://${host}:${port}/graphql`,
-      database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`,
+      url,
+      database: config.databaseUrl ? `postgresql (${redactedDatabaseUrl(config.databaseUrl)})` : `embedded (${config.dataDir})`,
+      rateLimitStore: config.rateLimits === 'off' ? 'off' : config.redisUrl ? 'redis' : 'memory',
       env: config.nodeEnv,
+      ...(config.isProduction
+        ? {}
+        : {
+            sandbox: localUrl,
+            studio: `https://studio.apollographql.com/sandbox/explorer?endpoint=${encodeURIComponent(localUrl)}`,
+          }),
     },
-    `GraphQL API ready at http://${host}:${port}/graphql`,
+    `GraphQL API ready at ${url}` + (config.isProduction ? '' : `; open ${localUrl} in a browser for Apollo Sandbox`),
   );
 
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -172,10 +172,11 @@ describe('CORS allowlist from CORS_ORIGINS', () => {
     async (origin) => {
       const pre = await preflight(origin);
       expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+      expect(pre.headers.get('access-control-allow-credentials')).toBeNull();
       const res = await gql(production, '{ __typename }', {}, { headers: { origin } });
-      // (The cors middleware sends Access-Control-Allow-Credentials regardless; without a
-      // matching Access-Control-Allow-Origin a browser shares nothing.)
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+      expect(res.headers.get('vary')).toMatch(/origin/i);
     },
   );
 
@@ -188,6 +189,40 @@ describe('CORS allowlist from CORS_ORIGINS', () => {
         expect(res.headers.get('access-control-allow-origin')).not.toBe('*');
       }
     }
+  });
+});
+
+describe('Apollo Sandbox in development', () => {
+  const STUDIO = 'https://studio.apollographql.com';
+
+  it('offers the embedded Sandbox with cookies on, on its own origin', async () => {
+    const html = await (await fetch(`${development.url}/graphql`, { headers: { accept: 'text/html' } })).text();
+    expect(html).toContain('embeddable-sandbox');
+    expect(html).toMatch(/includeCookies["']?\s*:\s*true/);
+  });
+
+  it('lets studio.apollographql.com query with a bearer token in development, not in production', async () => {
+    const { accessToken } = (
+      await gql(development, `mutation ($input: SignupInput!) { signup(input: $input) { ${AUTH_FIELDS} } }`, {
+        input: { email: uniqueEmail('sandbox'), password: 'correct horse battery staple', name: 'Sandbox User' },
+      })
+    ).data?.signup as { accessToken: string };
+    const headers = {
+      origin: STUDIO,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type,authorization',
+    };
+    const pre = await fetch(`${development.url}/graphql`, { method: 'OPTIONS', headers });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe(STUDIO);
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/authorization/i);
+    const me = await gql(development, '{ me { email } }', {}, { token: accessToken, headers: { origin: STUDIO } });
+    expect(me.errors).toBeUndefined();
+    expect(me.data?.me).toMatchObject({ email: expect.stringContaining('sandbox') });
+    expect(me.headers.get('access-control-allow-origin')).toBe(STUDIO);
+
+    const refused = await fetch(`${production.url}/graphql`, { method: 'OPTIONS', headers });
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 

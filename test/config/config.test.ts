@@ -197,10 +197,17 @@ describe('a bad value names its variable', () => {
     ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/abc' }],
     ['TRUST_PROXY', { TRUST_PROXY: '101' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['LOG_FORMAT', { LOG_FORMAT: 'yaml' }],
   ])('%s: %j', (variable, env) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
+  });
+
+  it('logs pretty lines in development and JSON elsewhere, unless LOG_FORMAT says otherwise', () => {
+    expect(load({ NODE_ENV: 'development' }).logFormat).toBe('pretty');
+    expect(load({ NODE_ENV: 'test' }).logFormat).toBe('json');
+    expect(load({ NODE_ENV: 'development', LOG_FORMAT: 'json' }).logFormat).toBe('json');
   });
 
   it('names both bootstrap variables when only one is set', () => {

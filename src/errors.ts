@@ -2,13 +2,14 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError, AuthenticationError, AuthorizationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
+import { isDatabaseUnavailable } from './db/database-unavailable';
 
 export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   FORBIDDEN = 'FORBIDDEN',
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   RATE_LIMITED = 'RATE_LIMITED',
-  /** A dependency the operation cannot safely run without (the rate-limit store) is unreachable. */
+  /** A dependency the operation cannot safely run without (the database, the rate-limit store) is unreachable. */
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
@@ -167,10 +168,16 @@ export function isUnexpectedError(error: unknown): boolean {
   return knownError(error) === undefined;
 }
 
+const DATABASE_UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable; try again shortly';
+
 /** The one place where errors become GraphQL errors; everything unknown is masked. */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const known = knownError(error);
   const where = { locations: formatted.locations, path: formatted.path };
   if (known) return { ...known, ...where };
+  // Still unexpected (logged with the request id, masked), but the honest answer is "try again".
+  if (isDatabaseUnavailable(error)) {
+    return { message: DATABASE_UNAVAILABLE_MESSAGE, ...where, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
+  }
   return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
 }

@@ -12,6 +12,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { RefreshToken, Session } from '../sessions/session.entity';
 import { User } from '../users/user.entity';
+import { releaseDeadClients } from './dead-connections';
 import { migrations } from './migrations';
 
 export type Orm = Awaited<ReturnType<typeof MikroORM.init>>;
@@ -49,12 +50,26 @@ export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logg
     discovery: { warnWhenNoEntities: true },
   };
   if (config.databaseUrl) {
-    return { ...common, driver: PostgreSqlDriver, clientUrl: config.databaseUrl, pool: { min: 0, max: 10 } };
+    return {
+      ...common,
+      driver: PostgreSqlDriver,
+      clientUrl: config.databaseUrl,
+      pool: { min: 0, max: 10 },
+      driverOptions: { ...PG_CONNECTION, onPoolCreated: releaseDeadClients },
+    };
   }
   const dbDir = path.join(config.dataDir, 'pglite');
   mkdirSync(dbDir, { recursive: true });
   return { ...common, driver: PgliteDriver, dbName: dbDir };
 }
+
+/**
+ * `pg` options (merged into its pool's). By default pg waits for a connection forever, so a
+ * server that is gone without refusing (a host that drops packets, a proxy in front of a dead
+ * database) would hang every request: connecting, or waiting for a free pooled connection, gets
+ * 5 s. TCP keepalive finds idle connections whose server vanished; the pool then discards them.
+ */
+const PG_CONNECTION = { connectionTimeoutMillis: 5000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
 
 /** Any constant works; it names this service's migration lock among the server's advisory locks. */
 const MIGRATION_LOCK_KEY = 7_242_110_001;
@@ -65,7 +80,7 @@ const MIGRATION_LOCK_KEY = 7_242_110_001;
  * then finds nothing left to apply. (An embedded PGlite database belongs to one process.)
  */
 async function migrateUnderLock(orm: Orm, databaseUrl: string): Promise<void> {
-  const lock = new Client({ connectionString: databaseUrl });
+  const lock = new Client({ connectionString: databaseUrl, ...PG_CONNECTION });
   await lock.connect();
   try {
     await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

@@ -1,0 +1,44 @@
+/** Socket errors of a database that cannot be reached (refused, reset, unreachable, unresolvable). */
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * SQLSTATEs of a server that is away rather than a statement that failed: class 08 (connection
+ * exception), 57P01/57P02 (administrator or crash shutdown), 57P03 (starting up, shutting down,
+ * in recovery), 53300 (too many connections).
+ */
+const SERVER_STATES = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
+
+/** What pg and pg-pool throw, without a code, when a connection is lost or cannot be made in time. */
+const DRIVER_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)/;
+
+const MAX_DEPTH = 6;
+
+/**
+ * True when an error means the database cannot be reached right now (stopped, restarting,
+ * unreachable, or the connection died mid-query), as opposed to a statement that failed.
+ *
+ * Errors arrive wrapped (GraphQL's located error, MikroORM's DriverException, an AggregateError
+ * from a connect that tried several addresses) and, under Jest, from another realm where
+ * `instanceof Error` fails; so the chain is walked by shape: `code`, `message`, and the
+ * `originalError`/`thrownValue`/`cause`/`errors` links.
+ */
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (depth > MAX_DEPTH || typeof error !== 'object' || error === null) return false;
+  const { code, message, originalError, thrownValue, cause, errors } = error as Record<string, unknown>;
+  if (typeof code === 'string' && (SOCKET_CODES.has(code) || SERVER_STATES.test(code))) return true;
+  if (typeof message === 'string' && DRIVER_MESSAGES.test(message)) return true;
+  const linked = [originalError, thrownValue, cause, ...(Array.isArray(errors) ? (errors as unknown[]) : [])];
+  return linked.some((next) => next !== error && isDatabaseUnavailable(next, depth + 1));
+}

@@ -30,7 +30,10 @@ export interface App {
   readonly services: Services;
   readonly orm: Orm;
   readonly logger: Logger;
-  /** Stops accepting connections, lets in-flight requests finish, then closes the pools. */
+  /**
+   * Stops accepting connections, closes idle ones, lets in-flight requests finish (connections
+   * still open after SHUTDOWN_GRACE are closed), then closes the pools.
+   */
   stop(): Promise<void>;
 }
 
@@ -142,7 +145,8 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       hideSchemaDetailsFromClientErrors: true,
       plugins: [
         ...limits.plugins,
-        ApolloServerPluginDrainHttpServer({ httpServer }),
+        // stop(): in-flight requests get SHUTDOWN_GRACE, then their connections are closed.
+        ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
         // Its per-field hooks cost every request; responses are `Cache-Control: no-store` anyway.
         ApolloServerPluginCacheControlDisabled(),
         // Development: the embedded Sandbox runs on this origin, so it may send the refresh cookie.

@@ -73,6 +73,11 @@ export interface Config {
   readonly logLevel: string;
   /** `pretty`: human-readable lines (pino-pretty), the development default; `json`: one JSON object per line. */
   readonly logFormat: 'json' | 'pretty';
+  /**
+   * On SIGTERM/SIGINT, how long requests in flight may take to finish; connections still open
+   * then are closed, and the process exits non-zero once the pools are closed.
+   */
+  readonly shutdownGraceMs: number;
 }
 
 export const DEFAULT_RATE_LIMITS =
@@ -87,6 +92,9 @@ const DEVELOPMENT_CORS_ORIGINS = [
   'http://127.0.0.1:5173',
   'https://studio.apollographql.com',
 ];
+
+/** After SHUTDOWN_GRACE, how long closing the pools may take before the process exits anyway. */
+export const POOL_CLOSE_MS = 5000;
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -377,6 +385,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (logFormat !== 'json' && logFormat !== 'pretty') {
     throw new ConfigError('LOG_FORMAT', `must be json or pretty (got "${logFormat}")`);
   }
+  const shutdownGraceMs = parseDuration('SHUTDOWN_GRACE', get('SHUTDOWN_GRACE') ?? '10s');
 
   return Object.freeze({
     nodeEnv,
@@ -404,5 +413,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: parseTrustProxy(get('TRUST_PROXY')),
     logLevel,
     logFormat,
+    shutdownGraceMs,
   });
 }

@@ -1,10 +1,8 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, POOL_CLOSE_MS, type Config } from './config';
 import { createLogger } from './logger';
-
-const SHUTDOWN_GRACE_MS = 10_000;
 
 /** The server URL without its password, for the start-up banner. */
 function redactedDatabaseUrl(raw: string): string {
@@ -57,14 +55,25 @@ async function main(): Promise<void> {
   );
 
   const shutdown = (signal: NodeJS.Signals): void => {
-    logger.info({ signal }, 'shutting down');
+    const graceMs = config.shutdownGraceMs;
+    logger.info({ signal, graceMs }, 'shutting down');
+    // app.stop() refuses new connections at once and waits for the requests in flight. Those
+    // still running after the grace period lose their connections; the pools then close as
+    // usual, and the exit code says that the shutdown was not clean.
+    let timedOut = false;
+    const grace = setTimeout(() => {
+      timedOut = true;
+      logger.error({ graceMs }, 'graceful shutdown timed out; closing the connections still open');
+      app.httpServer.closeAllConnections();
+    }, graceMs);
+    grace.unref();
     const force = setTimeout(() => {
-      logger.error('graceful shutdown timed out');
+      logger.error('shutdown did not finish closing the pools; exiting');
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, graceMs + POOL_CLOSE_MS);
     force.unref();
     app.stop().then(
-      () => process.exit(0),
+      () => process.exit(timedOut ? 1 : 0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -52,6 +52,7 @@ describe('defaults', () => {
       bootstrapAdmin: undefined,
       trustProxy: false,
       logLevel: 'info',
+      shutdownGraceMs: 10_000,
     });
     expect(config.jwt.accessSecret.toString()).toBe(ACCESS);
     expect(config.jwt.refreshSecret.toString()).toBe(REFRESH);
@@ -115,6 +116,7 @@ describe('valid values', () => {
       CORS_ORIGINS: 'https://app.example.com, https://admin.example.com/',
       TRUST_PROXY: 'loopback, 10.0.0.0/8',
       LOG_LEVEL: 'debug',
+      SHUTDOWN_GRACE: '30s',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -130,6 +132,7 @@ describe('valid values', () => {
       corsOrigins: ['https://app.example.com', 'https://admin.example.com'],
       trustProxy: 'loopback, 10.0.0.0/8',
       logLevel: 'debug',
+      shutdownGraceMs: 30_000,
     });
   });
 
@@ -198,6 +201,8 @@ describe('a bad value names its variable', () => {
     ['TRUST_PROXY', { TRUST_PROXY: '101' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
     ['LOG_FORMAT', { LOG_FORMAT: 'yaml' }],
+    ['SHUTDOWN_GRACE', { SHUTDOWN_GRACE: '10' }],
+    ['SHUTDOWN_GRACE', { SHUTDOWN_GRACE: '0s' }],
   ])('%s: %j', (variable, env) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { loadConfig } from '../../src/config';
+import { loadConfig, parseDuration, POOL_CLOSE_MS } from '../../src/config';
 import { startTestApp } from '../helpers/app';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -19,6 +19,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string | string[] };
   ports?: string[];
+  stop_grace_period?: string;
 }
 
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
@@ -119,6 +120,14 @@ describe('docker-compose.yml', () => {
     expect(api.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
     expect(compose.services['postgres'].healthcheck?.test).toBeDefined();
     expect(compose.services['redis'].healthcheck?.test).toBeDefined();
+  });
+});
+
+describe('docker-compose.yml shutdown', () => {
+  it('waits longer than the shutdown grace plus the time to close the pools before SIGKILL', () => {
+    const config = loadConfig(environmentOf(api, SECRETS));
+    const killAfterMs = parseDuration('stop_grace_period', api.stop_grace_period ?? '10s');
+    expect(killAfterMs).toBeGreaterThanOrEqual(config.shutdownGraceMs + POOL_CLOSE_MS);
   });
 });
 

@@ -1,0 +1,58 @@
+/* eslint-disable */
+import * as types from './graphql';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "fragment AdminUserFields on User {\n  id\n  name\n  email\n  role\n  isActive\n  createdAt\n  lastLoginAt\n}\n\nquery Users($first: Int = 20, $after: String, $role: Role, $search: String) {\n  users(first: $first, after: $after, role: $role, search: $search) {\n    totalCount\n    edges {\n      cursor\n      node {\n        ...AdminUserFields\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n\nquery User($id: ID!) {\n  user(id: $id) {\n    ...AdminUserFields\n  }\n}\n\nmutation SetUserRole($userId: ID!, $role: Role!) {\n  setUserRole(userId: $userId, role: $role) {\n    id\n    role\n  }\n}\n\nmutation DeactivateUser($userId: ID!) {\n  deactivateUser(userId: $userId) {\n    id\n    isActive\n  }\n}\n\nmutation ReactivateUser($userId: ID!) {\n  reactivateUser(userId: $userId) {\n    id\n    isActive\n  }\n}\n\nquery AuditLog($first: Int = 50, $after: String, $userId: ID) {\n  auditLog(first: $first, after: $after, userId: $userId) {\n    totalCount\n    edges {\n      cursor\n      node {\n        id\n        type\n        createdAt\n        actorId\n        subjectId\n        sessionId\n        detail\n        ip\n        userAgent\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}": typeof types.AdminUserFieldsFragmentDoc,
+    "fragment SessionTokens on AuthPayload {\n  accessToken\n  accessTokenExpiresAt\n  refreshToken\n}\n\nmutation Signup($input: SignupInput!) {\n  signup(input: $input) {\n    ...SessionTokens\n    user {\n      id\n      name\n      email\n      role\n      createdAt\n    }\n  }\n}\n\nmutation Login($input: LoginInput!) {\n  login(input: $input) {\n    ...SessionTokens\n    user {\n      id\n      name\n      email\n      role\n    }\n  }\n}\n\nmutation RefreshToken($token: String) {\n  refreshToken(token: $token) {\n    ...SessionTokens\n  }\n}\n\nmutation Logout {\n  logout\n}\n\nmutation LogoutAll {\n  logoutAll\n}\n\nmutation ChangePassword($input: ChangePasswordInput!) {\n  changePassword(input: $input) {\n    ...SessionTokens\n  }\n}": typeof types.SessionTokensFragmentDoc,
+    "query Me {\n  me {\n    id\n    name\n    email\n    role\n    createdAt\n  }\n}\n\nquery Sessions {\n  sessions {\n    id\n    current\n    createdAt\n    lastUsedAt\n    expiresAt\n    userAgent\n    ip\n  }\n}\n\nmutation RevokeSession($id: ID!) {\n  revokeSession(id: $id)\n}": typeof types.MeDocument,
+};
+const documents: Documents = {
+    "fragment AdminUserFields on User {\n  id\n  name\n  email\n  role\n  isActive\n  createdAt\n  lastLoginAt\n}\n\nquery Users($first: Int = 20, $after: String, $role: Role, $search: String) {\n  users(first: $first, after: $after, role: $role, search: $search) {\n    totalCount\n    edges {\n      cursor\n      node {\n        ...AdminUserFields\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n\nquery User($id: ID!) {\n  user(id: $id) {\n    ...AdminUserFields\n  }\n}\n\nmutation SetUserRole($userId: ID!, $role: Role!) {\n  setUserRole(userId: $userId, role: $role) {\n    id\n    role\n  }\n}\n\nmutation DeactivateUser($userId: ID!) {\n  deactivateUser(userId: $userId) {\n    id\n    isActive\n  }\n}\n\nmutation ReactivateUser($userId: ID!) {\n  reactivateUser(userId: $userId) {\n    id\n    isActive\n  }\n}\n\nquery AuditLog($first: Int = 50, $after: String, $userId: ID) {\n  auditLog(first: $first, after: $after, userId: $userId) {\n    totalCount\n    edges {\n      cursor\n      node {\n        id\n        type\n        createdAt\n        actorId\n        subjectId\n        sessionId\n        detail\n        ip\n        userAgent\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}": types.AdminUserFieldsFragmentDoc,
+    "fragment SessionTokens on AuthPayload {\n  accessToken\n  accessTokenExpiresAt\n  refreshToken\n}\n\nmutation Signup($input: SignupInput!) {\n  signup(input: $input) {\n    ...SessionTokens\n    user {\n      id\n      name\n      email\n      role\n      createdAt\n    }\n  }\n}\n\nmutation Login($input: LoginInput!) {\n  login(input: $input) {\n    ...SessionTokens\n    user {\n      id\n      name\n      email\n      role\n    }\n  }\n}\n\nmutation RefreshToken($token: String) {\n  refreshToken(token: $token) {\n    ...SessionTokens\n  }\n}\n\nmutation Logout {\n  logout\n}\n\nmutation LogoutAll {\n  logoutAll\n}\n\nmutation ChangePassword($input: ChangePasswordInput!) {\n  changePassword(input: $input) {\n    ...SessionTokens\n  }\n}": types.SessionTokensFragmentDoc,
+    "query Me {\n  me {\n    id\n    name\n    email\n    role\n    createdAt\n  }\n}\n\nquery Sessions {\n  sessions {\n    id\n    current\n    createdAt\n    lastUsedAt\n    expiresAt\n    userAgent\n    ip\n  }\n}\n\nmutation RevokeSession($id: ID!) {\n  revokeSession(id: $id)\n}": types.MeDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment AdminUserFields on User {\n  id\n  name\n  email\n  role\n  isActive\n  createdAt\n  lastLoginAt\n}\n\nquery Users($first: Int = 20, $after: String, $role: Role, $search: String) {\n  users(first: $first, after: $after, role: $role, search: $search) {\n    totalCount\n    edges {\n      cursor\n      node {\n        ...AdminUserFields\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n\nquery User($id: ID!) {\n  user(id: $id) {\n    ...AdminUserFields\n  }\n}\n\nmutation SetUserRole($userId: ID!, $role: Role!) {\n  setUserRole(userId: $userId, role: $role) {\n    id\n    role\n  }\n}\n\nmutation DeactivateUser($userId: ID!) {\n  deactivateUser(userId: $userId) {\n    id\n    isActive\n  }\n}\n\nmutation ReactivateUser($userId: ID!) {\n  reactivateUser(userId: $userId) {\n    id\n    isActive\n  }\n}\n\nquery AuditLog($first: Int = 50, $after: String, $userId: ID) {\n  auditLog(first: $first, after: $after, userId: $userId) {\n    totalCount\n    edges {\n      cursor\n      node {\n        id\n        type\n        createdAt\n        actorId\n        subjectId\n        sessionId\n        detail\n        ip\n        userAgent\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}"): (typeof documents)["fragment AdminUserFields on User {\n  id\n  name\n  email\n  role\n  isActive\n  createdAt\n  lastLoginAt\n}\n\nquery Users($first: Int = 20, $after: String, $role: Role, $search: String) {\n  users(first: $first, after: $after, role: $role, search: $search) {\n    totalCount\n    edges {\n      cursor\n      node {\n        ...AdminUserFields\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n\nquery User($id: ID!) {\n  user(id: $id) {\n    ...AdminUserFields\n  }\n}\n\nmutation SetUserRole($userId: ID!, $role: Role!) {\n  setUserRole(userId: $userId, role: $role) {\n    id\n    role\n  }\n}\n\nmutation DeactivateUser($userId: ID!) {\n  deactivateUser(userId: $userId) {\n    id\n    isActive\n  }\n}\n\nmutation ReactivateUser($userId: ID!) {\n  reactivateUser(userId: $userId) {\n    id\n    isActive\n  }\n}\n\nquery AuditLog($first: Int = 50, $after: String, $userId: ID) {\n  auditLog(first: $first, after: $after, userId: $userId) {\n    totalCount\n    edges {\n      cursor\n      node {\n        id\n        type\n        createdAt\n        actorId\n        subjectId\n        sessionId\n        detail\n        ip\n        userAgent\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment SessionTokens on AuthPayload {\n  accessToken\n  accessTokenExpiresAt\n  refreshToken\n}\n\nmutation Signup($input: SignupInput!) {\n  signup(input: $input) {\n    ...SessionTokens\n    user {\n      id\n      name\n      email\n      role\n      createdAt\n    }\n  }\n}\n\nmutation Login($input: LoginInput!) {\n  login(input: $input) {\n    ...SessionTokens\n    user {\n      id\n      name\n      email\n      role\n    }\n  }\n}\n\nmutation RefreshToken($token: String) {\n  refreshToken(token: $token) {\n    ...SessionTokens\n  }\n}\n\nmutation Logout {\n  logout\n}\n\nmutation LogoutAll {\n  logoutAll\n}\n\nmutation ChangePassword($input: ChangePasswordInput!) {\n  changePassword(input: $input) {\n    ...SessionTokens\n  }\n}"): (typeof documents)["fragment SessionTokens on AuthPayload {\n  accessToken\n  accessTokenExpiresAt\n  refreshToken\n}\n\nmutation Signup($input: SignupInput!) {\n  signup(input: $input) {\n    ...SessionTokens\n    user {\n      id\n      name\n      email\n      role\n      createdAt\n    }\n  }\n}\n\nmutation Login($input: LoginInput!) {\n  login(input: $input) {\n    ...SessionTokens\n    user {\n      id\n      name\n      email\n      role\n    }\n  }\n}\n\nmutation RefreshToken($token: String) {\n  refreshToken(token: $token) {\n    ...SessionTokens\n  }\n}\n\nmutation Logout {\n  logout\n}\n\nmutation LogoutAll {\n  logoutAll\n}\n\nmutation ChangePassword($input: ChangePasswordInput!) {\n  changePassword(input: $input) {\n    ...SessionTokens\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Me {\n  me {\n    id\n    name\n    email\n    role\n    createdAt\n  }\n}\n\nquery Sessions {\n  sessions {\n    id\n    current\n    createdAt\n    lastUsedAt\n    expiresAt\n    userAgent\n    ip\n  }\n}\n\nmutation RevokeSession($id: ID!) {\n  revokeSession(id: $id)\n}"): (typeof documents)["query Me {\n  me {\n    id\n    name\n    email\n    role\n    createdAt\n  }\n}\n\nquery Sessions {\n  sessions {\n    id\n    current\n    createdAt\n    lastUsedAt\n    expiresAt\n    userAgent\n    ip\n  }\n}\n\nmutation RevokeSession($id: ID!) {\n  revokeSession(id: $id)\n}"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

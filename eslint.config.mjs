@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', 'test-artifacts/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', 'test-artifacts/', 'examples/generated/', 'examples/spa/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -37,5 +37,10 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly' } },
+  },
+  {
+    // The browser example: plain JavaScript modules, typed by examples/spa/tsconfig.json (DOM library).
+    files: ['examples/spa/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', location: 'readonly', fetch: 'readonly', FormData: 'readonly' } },
   },
 );

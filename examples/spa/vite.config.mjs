@@ -1,0 +1,8 @@
+// `vite examples/spa` (dev) and `vite preview examples/spa` (the build) both serve on
+// http://localhost:5173, an origin the API allows by default outside production (CORS_ORIGINS).
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  server: { host: 'localhost', port: 5173, strictPort: true },
+  preview: { host: 'localhost', port: 5173, strictPort: true },
+});

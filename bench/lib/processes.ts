@@ -27,15 +27,31 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts a TypeScript entry point in its own Node process and waits (bounded) until /readyz is 200. */
-export async function startServer(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
+export interface StartOptions {
+  /** Receives the server's stdout (its log lines); without it stdout is discarded. */
+  readonly onStdout?: (text: string) => void;
+}
+
+/**
+ * Starts a TypeScript entry point in its own Node process and waits (bounded) until /readyz is 200.
+ * A process that does not become ready is killed before the error is thrown.
+ */
+export async function startServer(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  options: StartOptions = {},
+): Promise<Server> {
   const port = await freePort();
   const started = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, '-r', '@swc-node/register', entry], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', options.onStdout ? 'pipe' : 'ignore', 'pipe'],
   });
+  const { onStdout } = options;
+  if (onStdout) child.stdout?.on('data', (chunk: Buffer) => onStdout(chunk.toString()));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -50,7 +66,10 @@ export async function startServer(name: string, entry: string, env: Record<strin
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${name} did not become ready: ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not become ready: ${stderr}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const readyAfterMs = performance.now() - started;
@@ -66,7 +85,7 @@ export async function startServer(name: string, entry: string, env: Record<strin
     },
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

@@ -223,7 +223,13 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await passwords.close();
         await rateLimits?.close();
-        await orm.close(true);
+        try {
+          await orm.close(true);
+        } catch (error) {
+          // A database already gone (the embedded directory removed, a connection that never
+          // opened) cannot close cleanly; nothing is left to release, so say so and finish.
+          logger.error({ err: error }, 'closing the database failed');
+        }
       })();
       return stopping;
     };

@@ -8,7 +8,7 @@ describe('a restart on the same database', () => {
   let first: TestApp | undefined;
   let second: TestApp | undefined;
   beforeAll(async () => {
-    database = await freshDatabase();
+    database = await freshDatabase({ empty: true });
   });
   afterAll(async () => {
     await first?.stop();

@@ -20,7 +20,8 @@ afterAll(async () => {
 });
 
 it('prints a readable banner with the URL, database mode and Sandbox link, and logs requests by id without secrets', async () => {
-  database = await freshDatabase();
+  // Empty, as on a newcomer's first start: the process creates the database and migrates it.
+  database = await freshDatabase({ empty: true });
   // A password in DATABASE_URL must not reach the banner.
   const databaseUrl = database.databaseUrl ? new URL(database.databaseUrl) : undefined;
   if (databaseUrl) databaseUrl.password = 'db-password-not-for-logs';

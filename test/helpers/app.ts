@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import { createApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
+import { openDatabase } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
 
 /** Secrets used by every test app; tests that forge tokens sign with these or with others. */
@@ -37,10 +38,38 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
-/** A fresh, empty database for one app: a new PostgreSQL database, or a new PGlite directory. */
-export async function freshDatabase(): Promise<{ dataDir: string; databaseUrl: string | undefined; drop(): Promise<void> }> {
+/**
+ * The embedded database with every migration applied, built once per test run (by the first worker
+ * that needs it) under the path test/helpers/global-setup.ts chose, and copied for each app:
+ * PGlite's initdb plus the migrations take seconds, a copy well under one.
+ */
+async function pgliteTemplate(): Promise<string | undefined> {
+  const dir = process.env['PGLITE_TEMPLATE_DIR'];
+  if (!dir) return undefined;
+  const ready = path.join(dir, 'pglite');
+  if (existsSync(ready)) return ready;
+  const building = mkdtempSync(`${dir}.build-`);
+  const orm = await openDatabase({ databaseUrl: undefined, dataDir: building }, createLogger({ logLevel: 'silent' }));
+  await orm.close(true);
+  try {
+    renameSync(building, dir); // atomic: the first complete template wins
+  } catch {
+    rmSync(building, { recursive: true, force: true }); // another worker finished first
+  }
+  return ready;
+}
+
+/**
+ * A fresh database for one app: a new PostgreSQL database, or a new PGlite directory holding a copy
+ * of the migrated template (`empty`: nothing, so the app runs initdb and every migration itself).
+ */
+export async function freshDatabase(
+  options: { empty?: boolean } = {},
+): Promise<{ dataDir: string; databaseUrl: string | undefined; drop(): Promise<void> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'auth-api-test-'));
   if (!onServer) {
+    const template = options.empty ? undefined : await pgliteTemplate();
+    if (template) cpSync(template, path.join(dataDir, 'pglite'), { recursive: true });
     return { dataDir, databaseUrl: undefined, drop: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })) };
   }
   const name = `test_${randomBytes(6).toString('hex')}`;

@@ -1,21 +1,13 @@
 // `npm run dev` as a newcomer sees it: readable log lines (pino-pretty), a start-up banner with the
 // URL, the database mode and the Sandbox link, and no secret in what is printed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { freshDatabase } from '../helpers/app';
 import { PASSWORD, uniqueEmail } from '../helpers/factories';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { killServerProcesses, serverEnv, startServerProcess } from '../helpers/server-process';
 
 let database: Awaited<ReturnType<typeof freshDatabase>> | undefined;
-let child: ChildProcess | undefined;
 
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child?.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await killServerProcesses();
   await database?.drop();
 });
 
@@ -25,35 +17,24 @@ it('prints a readable banner with the URL, database mode and Sandbox link, and l
   // A password in DATABASE_URL must not reach the banner.
   const databaseUrl = database.databaseUrl ? new URL(database.databaseUrl) : undefined;
   if (databaseUrl) databaseUrl.password = 'db-password-not-for-logs';
-  child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env['PATH'],
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'debug',
-      DATA_DIR: database.dataDir,
-      BCRYPT_COST: '4',
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl.toString() } : {}),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // Development as `npm run dev` runs it: no secrets given (generated under DATA_DIR).
+  const env = serverEnv(database, {
+    PATH: process.env['PATH'],
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'debug',
+    BCRYPT_COST: '4',
+    DATABASE_URL: databaseUrl?.toString(),
+    JWT_ACCESS_SECRET: undefined,
+    JWT_REFRESH_SECRET: undefined,
   });
-  let output = '';
-  const exited = new Promise<{ code: number | null }>((resolve) => child?.once('exit', (code) => resolve({ code })));
-  const port = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: string): void => {
-      output += chunk;
-      const ready = /GraphQL API ready at http:\/\/127\.0\.0\.1:(\d+)\/graphql/.exec(output);
-      if (ready && output.includes('studio:')) resolve(ready[1]);
-    };
-    child?.stdout?.setEncoding('utf8').on('data', onData);
-    child?.stderr?.setEncoding('utf8').on('data', onData);
-    void exited.then((status) => reject(new Error(`the server exited before it was ready (${JSON.stringify(status)}): ${output}`)));
-  });
+  // The pretty banner spans several lines: wait for its last field.
+  const server = await startServerProcess(env, (output) => output.includes('studio:'));
+  const { port } = server;
   const url = `http://127.0.0.1:${port}/graphql`;
 
   // pino-pretty lines, not JSON objects.
+  const output = server.output();
   const banner = output.split('\n').find((line) => line.includes('GraphQL API ready'));
   expect(banner).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: GraphQL API ready at /);
   expect(banner).toContain(`open ${url} in a browser for Apollo Sandbox`);
@@ -74,9 +55,10 @@ it('prints a readable banner with the URL, database mode and Sandbox link, and l
   const body = (await res.json()) as { data?: { signup?: { accessToken?: string } } };
   expect(body.data?.signup?.accessToken).toEqual(expect.any(String));
 
-  child.kill('SIGTERM');
-  expect(await exited).toEqual({ code: 0 });
-  expect(output).toContain('shutting down');
-  expect(output).not.toContain(PASSWORD);
-  expect(output).not.toContain(body.data?.signup?.accessToken);
+  server.signal('SIGTERM');
+  expect(await server.exited).toEqual({ code: 0, signal: null });
+  const finalOutput = server.output();
+  expect(finalOutput).toContain('shutting down');
+  expect(finalOutput).not.toContain(PASSWORD);
+  expect(finalOutput).not.toContain(body.data?.signup?.accessToken);
 }, 120_000);

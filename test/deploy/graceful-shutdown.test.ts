@@ -2,76 +2,30 @@
 // or Kubernetes sends it: requests already in flight finish, new connections are refused, the
 // pools close, and the process exits 0; a request that cannot finish is cut off after
 // SHUTDOWN_GRACE and the process exits non-zero, still closing its pools.
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
-import { freshDatabase, onServer, startTestApp, TEST_ACCESS_SECRET, TEST_REFRESH_SECRET } from '../helpers/app';
+import { freshDatabase, onServer, startTestApp } from '../helpers/app';
 import { PASSWORD, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
+import { killServerProcesses, serverEnv, startServerProcess, type ServerProcess } from '../helpers/server-process';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 /** A bcrypt cost at which each hash takes a good fraction of a second, so requests stay in flight. */
 const SLOW_BCRYPT_COST = '12';
 const AUTH = 'accessToken user { id email }';
 
 type Database = Awaited<ReturnType<typeof freshDatabase>>;
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
-interface ServerProcess {
-  readonly port: number;
-  readonly exited: Promise<Exit>;
-  output(): string;
-  signal(signal: NodeJS.Signals): void;
-}
-
-const children: ChildProcess[] = [];
 const databases: Database[] = [];
 
 afterAll(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
+  await killServerProcesses();
   for (const database of databases) await database.drop();
 });
 
-async function startServer(database: Database, env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      NODE_ENV: 'production',
-      HOST: '0.0.0.0',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      DATA_DIR: database.dataDir,
-      ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
-      JWT_ACCESS_SECRET: TEST_ACCESS_SECRET,
-      JWT_REFRESH_SECRET: TEST_REFRESH_SECRET,
-      RATE_LIMITS: 'off',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const port = await new Promise<number>((resolve, reject) => {
-    const onData = (chunk: string): void => {
-      output += chunk;
-      const ready = /GraphQL API ready at http:\/\/0\.0\.0\.0:(\d+)\/graphql/.exec(output);
-      if (ready) resolve(Number(ready[1]));
-    };
-    child.stdout?.setEncoding('utf8').on('data', onData);
-    child.stderr?.setEncoding('utf8').on('data', onData);
-    void exited.then((status) => reject(new Error(`the server exited before it was ready (${JSON.stringify(status)}): ${output}`)));
-  });
-  return { port, exited, output: () => output, signal: (signal) => child.kill(signal) };
+function startServer(database: Database, env: Record<string, string>): Promise<ServerProcess> {
+  return startServerProcess(serverEnv(database, { RATE_LIMITS: 'off', ...env }));
 }
 
 interface InFlight {

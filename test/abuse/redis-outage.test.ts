@@ -5,9 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PASSWORD, Role, signUp, uniqueEmail, userWithRole, type SignedIn } from '../helpers/factories';
+import { pollUntil } from '../helpers/eventually';
 import { gql, type GraphQLResponse } from '../helpers/graphql';
 import { account, login, outcome } from '../helpers/rate-limits';
 
@@ -42,16 +42,6 @@ function pong(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
 }
 
 /** A disposable redis-server: nothing saved, nothing loaded, so a restart starts empty. */

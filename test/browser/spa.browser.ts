@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import express from 'express';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { until } from '../helpers/eventually';
 import { codes, gql } from '../helpers/graphql';
 import { signUp, type SignedIn } from '../helpers/factories';
 
@@ -49,15 +50,6 @@ async function serveStatic(dir: string): Promise<{ server: Server; origin: strin
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-/** Polls `check` until it returns true, for at most `timeoutMs`. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('the example SPA in cookie mode, in headless Chromium', () => {

@@ -4,10 +4,10 @@
 // SHUTDOWN_GRACE and the process exits non-zero, still closing its pools.
 import http from 'node:http';
 import net from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
 import { freshDatabase, onServer, startTestApp } from '../helpers/app';
 import { PASSWORD, uniqueEmail } from '../helpers/factories';
+import { pollUntil, until } from '../helpers/eventually';
 import { gql } from '../helpers/graphql';
 import { killServerProcesses, serverEnv, startServerProcess, type ServerProcess } from '../helpers/server-process';
 
@@ -82,16 +82,6 @@ function connectionRefused(port: number): Promise<boolean> {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? resolve(true) : reject(error)));
   });
-}
-
-async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
 }
 
 /** A connection that has served one request and now sits idle under keep-alive. */
@@ -184,7 +174,7 @@ it('finishes the requests in flight, refuses new connections, closes the pools a
 
   // New connections are refused while the requests in flight are still being worked on, and
   // the idle keep-alive connection is closed rather than kept for a next request.
-  await pollUntil('a new connection to be refused', async () => ((await connectionRefused(server.port)) ? true : undefined));
+  await until('a new connection to be refused', () => connectionRefused(server.port), 15_000, 20);
   await idle.closed;
   expect(requests.filter((request) => !request.settled).length).toBeGreaterThan(0);
 

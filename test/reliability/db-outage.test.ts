@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { until } from '../helpers/eventually';
 import { AUTH_FIELDS, logIn, signUp, uniqueEmail, type SignedIn } from '../helpers/factories';
 import { createPgCluster, type PgCluster } from '../helpers/pg-cluster';
 
@@ -19,7 +20,6 @@ const REFRESH = `mutation ($t: String!) { refreshToken(token: $t) { accessToken 
 
 /** A request that gets no answer within this long counts as hanging (the test fails). */
 const ANSWER_WITHIN_MS = 15_000;
-const RECOVERY_DEADLINE_MS = 30_000;
 
 /** Anything of the driver, the server or the code that a masked error must not carry. */
 const DRIVER_TEXT =
@@ -73,15 +73,6 @@ function expectUnavailable(answer: Answer): void {
 
 async function status(app: TestApp, route: string): Promise<number> {
   return (await fetch(`${app.url}${route}`, { signal: AbortSignal.timeout(ANSWER_WITHIN_MS) })).status;
-}
-
-/** Polls a condition until it holds, failing after a deadline. */
-async function until(what: string, condition: () => Promise<boolean>, deadlineMs = RECOVERY_DEADLINE_MS): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**

@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import { newId } from '../src/db/uuid';
 import { encodeCursor } from '../src/db/keys';
 import { load, type LoadResult } from './lib/load';
 import { ROOT, startServer, type Server } from './lib/processes';
+import { fmt, median, sql } from './lib/util';
 
 // BENCH_ONLY=me runs only section 1 (for iterating on the hot path) and does not write RESULTS.md.
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -28,20 +28,6 @@ const lines: string[] = [];
 function out(line = ''): void {
   lines.push(line);
   process.stdout.write(`${line}\n`);
-}
-
-function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
-
-async function sql(url: string, text: string, params: unknown[] = []): Promise<{ rows: Record<string, unknown>[] }> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text, params);
-  } finally {
-    await client.end();
-  }
 }
 
 function projectEnv(databaseUrl: string | undefined, dataDir: string): Record<string, string> {
@@ -81,12 +67,6 @@ function meLoad(server: Server, token: string, connections = CONNECTIONS): Promi
 }
 function baselineMeLoad(server: Server, token: string, connections = CONNECTIONS): Promise<LoadResult> {
   return load({ url: `${server.url}/users/me`, headers: { authorization: `Bearer ${token}` }, connections, seconds: SECONDS });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function check(result: LoadResult, what: string): void {

@@ -18,8 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
 import { ROOT, startServer, type Server } from './lib/processes';
+import { fmt, median, sql } from './lib/util';
 
 function numberFrom(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -117,24 +117,6 @@ function out(line = ''): void {
 }
 function progress(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
 }
 
 async function withRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {

@@ -57,34 +57,36 @@ interface AuthPayload {
   user: Viewer;
 }
 
+/** What signup and login both return; Apollo's gql splices the fragment into each document. */
+const AUTH_PAYLOAD = gql`
+  fragment AuthPayloadFields on AuthPayload {
+    accessToken
+    refreshToken
+    user {
+      id
+      email
+      name
+      role
+    }
+  }
+`;
+
 export const SIGNUP: TypedDocumentNode<{ signup: AuthPayload }, { input: { email: string; password: string; name: string } }> = gql`
   mutation Signup($input: SignupInput!) {
     signup(input: $input) {
-      accessToken
-      refreshToken
-      user {
-        id
-        email
-        name
-        role
-      }
+      ...AuthPayloadFields
     }
   }
+  ${AUTH_PAYLOAD}
 `;
 
 export const LOGIN: TypedDocumentNode<{ login: AuthPayload }, { input: { email: string; password: string } }> = gql`
   mutation Login($input: LoginInput!) {
     login(input: $input) {
-      accessToken
-      refreshToken
-      user {
-        id
-        email
-        name
-        role
-      }
+      ...AuthPayloadFields
     }
   }
+  ${AUTH_PAYLOAD}
 `;
 
 export const ME: TypedDocumentNode<{ me: Viewer | null }, Record<string, never>> = gql`

@@ -1,7 +1,7 @@
 // Configuration for the MikroORM CLI (`npx mikro-orm migration:create`, `migration:up`, ...):
 // the same options the service uses, from the same environment variables.
 import 'reflect-metadata';
-import { loadConfig } from './src/config';
+import { loadConfig } from './src/config/config';
 import { ormOptions } from './src/db/orm';
 
 export default ormOptions(loadConfig());

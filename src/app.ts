@@ -1,29 +1,49 @@
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
-import cors from 'cors';
-import express, { type Request } from 'express';
-import { randomUUID } from 'node:crypto';
+import express from 'express';
 import http from 'node:http';
+import { AdminResolver } from './admin/admin.resolver';
+import { AdminService } from './admin/admin.service';
+import { AuditResolver } from './audit/audit.resolver';
 import { AuditService } from './audit/audit.service';
+import { AuthResolver } from './auth/auth.resolver';
 import { AuthService } from './auth/auth.service';
-import { RefreshCookie } from './auth/refresh-cookie';
-import { PasswordService } from './auth/password.service';
-import { TokenService, type AccessClaims } from './auth/token.service';
-import type { Config } from './config';
-import { RequestAuth, type Context, type Services } from './context';
-import { databaseAnswers, openDatabase, type Orm } from './db/orm';
-import { formatError, isUnexpectedError } from './errors';
+import type { Config } from './config/config';
+import { ServiceContainer } from './container';
+import { contextBuilder, type Context } from './context';
+import { PasswordHasher } from './credentials/password.hasher';
+import { TokenCodec } from './credentials/token.codec';
+import { openDatabase, type Orm } from './db/orm';
+import { errorLoggingPlugin } from './graphql/error-logging.plugin';
+import { formatError } from './graphql/format-error';
+import { graphqlLimits } from './graphql/limits';
+import { corsAllowlist } from './http/cors';
+import { httpErrors } from './http/error-middleware';
+import { probes } from './http/probes';
+import { requestIds } from './http/request-id';
+import { securityHeaders } from './http/security-headers';
 import { createLogger, type Logger } from './logger';
+import { RateLimitMiddleware } from './rate-limits/rate-limited.decorator';
 import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { buildAppSchema } from './schema';
-import { graphqlLimits } from './security/graphql-limits';
-import { securityHeaders } from './security/security-headers';
+import { SessionResolver } from './sessions/session.resolver';
 import { SessionService } from './sessions/session.service';
+import { UserResolver } from './users/user.resolver';
 import { UserService } from './users/user.service';
-import type { SqlEntityManager } from '@mikro-orm/sql';
+
+/** The services createApp wired, for the CLI-like set-up that tests do beside the API. */
+export interface Services {
+  readonly auth: AuthService;
+  readonly admin: AdminService;
+  readonly users: UserService;
+  readonly sessions: SessionService;
+  readonly tokens: TokenCodec;
+  readonly audit: AuditService;
+  readonly rateLimits: RateLimiter;
+}
 
 export interface App {
   readonly httpServer: http.Server;
@@ -37,91 +57,54 @@ export interface App {
   stop(): Promise<void>;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const BODY_LIMIT = '100kb';
-const READINESS_TIMEOUT_MS = 2000;
 
-function requestIdOf(req: Request): string {
-  const given = req.get('x-request-id');
-  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
-/**
- * CORS for the origins in CORS_ORIGINS only, with credentials (cookie mode). Any other origin gets
- * no CORS header at all (the `cors` package alone would still send Allow-Credentials to it).
- */
-function corsAllowlist(origins: readonly string[]): express.RequestHandler {
-  const allowed = new Set(origins);
-  const listed = cors<cors.CorsRequest>({ origin: true, credentials: true, maxAge: 600 });
-  return (req, res, next) => {
-    res.vary('Origin');
-    const origin = req.get('origin');
-    if (origin !== undefined && allowed.has(origin)) listed(req, res, next);
-    else next();
-  };
-}
-
-/** Logs every unexpected error with the request id; the client only sees a masked error. */
-function errorLoggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
+/** Every service, built once; each gets its collaborators here and nowhere else. */
+function wireServices(config: Config, passwords: PasswordHasher, rateLimits: RateLimiter): Services {
+  const tokens = new TokenCodec(config);
+  const audit = new AuditService();
+  const users = new UserService(passwords);
+  const sessions = new SessionService(tokens, config, audit);
   return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, contextValue, operationName }) {
-          for (const error of errors) {
-            if (isUnexpectedError(error)) {
-              logger.error(
-                { err: error.originalError ?? error, requestId: contextValue.requestId, operationName, path: error.path },
-                'request failed',
-              );
-            }
-          }
-        },
-      };
-    },
+    auth: new AuthService(users, sessions, passwords, tokens, audit),
+    admin: new AdminService(users, sessions, audit),
+    users,
+    sessions,
+    tokens,
+    audit,
+    rateLimits,
   };
+}
+
+/** type-graphql's container: the one instance of each resolver and middleware class. */
+function containerOf(services: Services): ServiceContainer {
+  return new ServiceContainer()
+    .set(AuthResolver, new AuthResolver(services.auth))
+    .set(UserResolver, new UserResolver(services.users))
+    .set(AdminResolver, new AdminResolver(services.admin))
+    .set(SessionResolver, new SessionResolver(services.sessions))
+    .set(AuditResolver, new AuditResolver(services.audit))
+    .set(RateLimitMiddleware, new RateLimitMiddleware(services.rateLimits));
 }
 
 /**
  * Builds the whole service (database, migrations, schema, Express and Apollo) without
  * listening, so `main` and the tests decide where it listens.
  */
-export interface AppOptions {
-  /**
-   * false: authenticate from the user row alone, without the session state, as before
-   * sessions existed. For `bench/` comparisons only; never set in the service.
-   */
-  readonly immediateRevocation?: boolean;
-}
-
-export async function createApp(config: Config, logger: Logger = createLogger(config), options: AppOptions = {}): Promise<App> {
+export async function createApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
   const orm = await openDatabase(config, logger);
-  const passwords = new PasswordService(config.bcryptCost);
+  const passwords = new PasswordHasher(config.bcryptCost);
   let rateLimits: RateLimiter | undefined;
   try {
     rateLimits = await createRateLimiter(config, logger);
-    const tokens = new TokenService(config);
-    const audit = new AuditService();
-    const users = new UserService(passwords, audit);
-    const sessions = new SessionService(tokens, config, audit);
-    const loadViewer =
-      options.immediateRevocation === false
-        ? (em: SqlEntityManager, claims: AccessClaims) => sessions.viewerWithoutRevocation(em, claims)
-        : (em: SqlEntityManager, claims: AccessClaims) => sessions.viewer(em, claims);
-    const services: Services = {
-      auth: new AuthService(users, sessions, passwords, tokens, audit),
-      users,
-      sessions,
-      tokens,
-      audit,
-      rateLimits,
-    };
+    const services = wireServices(config, passwords, rateLimits);
 
     if (config.bootstrapAdmin) {
-      const outcome = await users.ensureAdmin(orm.em.fork() as SqlEntityManager, config.bootstrapAdmin);
+      const outcome = await services.users.ensureAdmin(orm.em.fork(), config.bootstrapAdmin);
       logger.info({ email: config.bootstrapAdmin.email, outcome }, 'bootstrap admin checked');
     }
 
-    const schema = await buildAppSchema();
+    const schema = await buildAppSchema(containerOf(services));
     const app = express();
     const httpServer = http.createServer(app);
     app.disable('x-powered-by');
@@ -158,63 +141,22 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     });
     await apollo.start();
 
-    app.use((req, res, next) => {
-      const requestId = requestIdOf(req);
-      res.locals['requestId'] = requestId;
-      res.setHeader('x-request-id', requestId);
-      next();
-    });
-    app.get('/healthz', (_req, res) => {
-      res.json({ status: 'ok' });
-    });
-    // Public access-token keys for other services; empty when access tokens use HS256.
-    app.get('/.well-known/jwks.json', (_req, res) => {
-      res.setHeader('Cache-Control', 'public, max-age=300');
-      res.json({ keys: tokens.publicJwks() });
-    });
-    app.get('/readyz', async (_req, res) => {
-      const ready = await databaseAnswers(orm, READINESS_TIMEOUT_MS);
-      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'database unavailable' });
-    });
+    app.use(requestIds());
+    app.use(probes(orm, services.tokens));
     app.use(
       '/graphql',
       // Responses may carry tokens: no cache, shared or private, may keep them.
-      (_req: Request, res: express.Response, next: express.NextFunction) => {
+      (_req, res, next) => {
         res.setHeader('cache-control', 'no-store');
         next();
       },
       corsAllowlist(config.corsOrigins),
       express.json({ limit: BODY_LIMIT }),
       expressMiddleware(apollo, {
-        context: async ({ req, res }): Promise<Context> => {
-          // The unit of work is forked on first use: many requests (a rejected token, a refused
-          // rate limit) never touch the database.
-          let em: SqlEntityManager | undefined;
-          const context: Context = {
-            get em(): SqlEntityManager {
-              em ??= orm.em.fork() as SqlEntityManager;
-              return em;
-            },
-            requestId: res.locals['requestId'] as string,
-            ip: req.ip ?? null,
-            userAgent: req.get('user-agent') ?? null,
-            refreshCookie: new RefreshCookie(req, res, config.isProduction),
-            services,
-            auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => loadViewer(context.em, claims)),
-          };
-          return context;
-        },
+        context: contextBuilder({ orm, tokens: services.tokens, sessions: services.sessions, secureCookies: config.isProduction }),
       }),
     );
-
-    // Body-parser and other HTTP-level failures: a JSON error, never Express's HTML page or a stack.
-    app.use((error: { status?: number; type?: string }, _req: Request, res: express.Response, next: express.NextFunction) => {
-      if (res.headersSent) return next(error);
-      const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-      if (status === 500) logger.error({ err: error, requestId: res.locals['requestId'] }, 'request failed');
-      const message = status === 413 ? 'Request body too large' : status === 500 ? 'Internal server error' : 'Bad request';
-      res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
-    });
+    app.use(httpErrors(logger));
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -222,7 +164,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
         await apollo.stop();
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await passwords.close();
-        await rateLimits?.close();
+        await services.rateLimits.close();
         try {
           await orm.close(true);
         } catch (error) {

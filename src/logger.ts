@@ -1,7 +1,7 @@
 import { DriverException } from '@mikro-orm/core';
 import pino from 'pino';
 import pinoPretty from 'pino-pretty';
-import type { Config } from './config';
+import type { Config } from './config/config';
 
 export type Logger = pino.Logger;
 

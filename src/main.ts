@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
-import { ConfigError, loadConfig, POOL_CLOSE_MS, type Config } from './config';
+import { ConfigError, loadConfig, POOL_CLOSE_MS, type Config } from './config/config';
+import { ensureDevelopmentSecrets } from './config/development-secrets';
 import { createLogger } from './logger';
 
 /** The server URL without its password, for the start-up banner. */
@@ -20,6 +21,12 @@ async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
+    // A development server keeps its generated signing secrets under DATA_DIR; loading the
+    // configuration only reads them, so they are stored (once) here and the configuration reread.
+    if (config.jwt.secretsSource === 'ephemeral') {
+      ensureDevelopmentSecrets(process.env);
+      config = loadConfig();
+    }
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`Configuration error: ${error.message}\n`);

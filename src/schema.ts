@@ -9,12 +9,16 @@ import {
   GraphQLSchema,
   lexicographicSortSchema,
 } from 'graphql';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type ContainerType } from 'type-graphql';
+import { AdminResolver } from './admin/admin.resolver';
 import { AuditResolver } from './audit/audit.resolver';
 import { authChecker } from './auth/auth-checker';
 import { AuthResolver } from './auth/auth.resolver';
 import { SessionResolver } from './sessions/session.resolver';
 import { UserResolver } from './users/user.resolver';
+
+/** Every resolver class; createApp registers one instance of each in the container. */
+export const RESOLVERS = [AuthResolver, UserResolver, AdminResolver, SessionResolver, AuditResolver] as const;
 
 /** Declares `@authorized`, whose applications `Auth` puts on guarded fields and operations. */
 function authorizedDirective(role: GraphQLEnumType): GraphQLDirective {
@@ -32,9 +36,14 @@ function authorizedDirective(role: GraphQLEnumType): GraphQLDirective {
   });
 }
 
-export async function buildAppSchema(): Promise<GraphQLSchema> {
+/**
+ * The schema. `container` holds the resolver and middleware instances createApp wired; without
+ * one (printing the schema) nothing is ever resolved.
+ */
+export async function buildAppSchema(container?: ContainerType): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [AuthResolver, UserResolver, SessionResolver, AuditResolver],
+    resolvers: RESOLVERS,
+    ...(container ? { container } : {}),
     authChecker,
     authMode: 'error',
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },

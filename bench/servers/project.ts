@@ -1,12 +1,12 @@
-// The project's server for benchmarks, in its own process: `createApp` from src/, listening
-// on PORT. BENCH_IMMEDIATE_REVOCATION=false gives the pre-sessions viewer lookup.
+// The project's server for benchmarks, in its own process: `createApp` from src/, as configured
+// by the environment, listening on PORT.
 import 'reflect-metadata';
 import { createApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config/config';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const app = await createApp(config, undefined, { immediateRevocation: process.env['BENCH_IMMEDIATE_REVOCATION'] !== 'false' });
+  const app = await createApp(config);
   await new Promise<void>((resolve) => app.httpServer.listen(config.port, config.host, resolve));
   const stop = (): void => {
     void app.stop().then(() => process.exit(0));

@@ -1,6 +1,7 @@
 import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { newId } from '../db/uuid';
+import { IP_MAX_LENGTH } from '../validation/client-info';
 
 export enum AuditEventType {
   SIGNUP = 'SIGNUP',
@@ -50,7 +51,7 @@ export class AuditEvent {
   sessionId: string | null = null;
 
   @Field(() => String, { nullable: true })
-  @Property({ type: 'string', length: 45, nullable: true })
+  @Property({ type: 'string', length: IP_MAX_LENGTH, nullable: true })
   ip: string | null = null;
 
   @Field(() => String, { nullable: true })

@@ -1,13 +1,12 @@
 import type { AuthCheckerFn } from 'type-graphql';
+import type { AuthRule } from '../access/auth.decorator';
+import { ruleAllows } from '../access/rules';
 import type { Context } from '../context';
 import { User } from '../users/user.entity';
-import type { Role } from '../users/role';
-import type { AuthRule } from './auth.decorator';
 
-/** Pure rule evaluation, kept apart from GraphQL so it can be unit-tested. */
-export function ruleAllows(rule: AuthRule, viewer: { readonly id: string; readonly role: Role }, parent: unknown): boolean {
-  if (!rule.roles || rule.roles.length === 0 || rule.roles.includes(viewer.role)) return true;
-  return rule.self === true && parent instanceof User && parent.id === viewer.id;
+/** The account a guarded field belongs to, for `self` rules: its parent when that is a user. */
+export function accountOwning(parent: unknown): string | undefined {
+  return parent instanceof User ? parent.id : undefined;
 }
 
 /**
@@ -18,5 +17,6 @@ export function ruleAllows(rule: AuthRule, viewer: { readonly id: string; readon
  */
 export const authChecker: AuthCheckerFn<Context, AuthRule> = async ({ root, context }, rules) => {
   const { user } = await context.auth.viewer();
-  return rules.every((rule) => ruleAllows(rule, user, root));
+  const owner = accountOwning(root);
+  return rules.every((rule) => ruleAllows(rule, user, owner));
 };

@@ -1,8 +1,8 @@
 import { IsString, MaxLength } from 'class-validator';
 import { Field, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { PASSWORD_MAX_UNITS } from './password.policy';
+import { PASSWORD_MAX_UNITS } from '../credentials/password.policy';
 import { User } from '../users/user.entity';
-import { IsAccountEmail, IsDisplayName, IsNewPassword } from '../users/user.validation';
+import { IsAccountEmail, IsDisplayName, IsNewPassword } from '../validation/validators';
 
 export enum TokenTransport {
   BODY = 'BODY',

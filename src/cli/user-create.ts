@@ -3,14 +3,15 @@ import { IsEnum, validate } from 'class-validator';
 import { createInterface } from 'node:readline';
 import type { ReadStream } from 'node:tty';
 import { parseArgs } from 'node:util';
-import { PasswordService } from '../auth/password.service';
-import { ConfigError, loadConfig } from '../config';
-import { openDatabase, type EntityManager } from '../db/orm';
-import { InvalidInput, validationFields } from '../errors';
+import { Role } from '../access/role';
+import { ConfigError, loadConfig } from '../config/config';
+import { PasswordHasher } from '../credentials/password.hasher';
+import { openDatabase } from '../db/orm';
+import { InvalidInput } from '../errors';
 import { createLogger } from '../logger';
-import { Role } from '../users/role';
 import { UserService } from '../users/user.service';
-import { IsAccountEmail, IsDisplayName, IsNewPassword } from '../users/user.validation';
+import { validationFields } from '../validation/fields';
+import { IsAccountEmail, IsDisplayName, IsNewPassword } from '../validation/validators';
 
 const ROLES = Object.values(Role);
 
@@ -43,7 +44,7 @@ class CliError extends Error {
   }
 }
 
-/** The signup rules (user.validation.ts), applied to the command line instead of a GraphQL input. */
+/** The signup rules (validation/validators.ts), applied to the command line instead of a GraphQL input. */
 class NewUserArguments {
   @IsAccountEmail()
   email!: string;
@@ -182,10 +183,10 @@ async function run(argv: string[]): Promise<void> {
   // Log records (the ORM's included) go to stderr: stdout carries only the result.
   const logger = createLogger(config, process.stderr);
   const orm = await openDatabase(config, logger);
-  const passwords = new PasswordService(config.bcryptCost);
+  const passwords = new PasswordHasher(config.bcryptCost);
   try {
     const users = new UserService(passwords);
-    const user = await users.create(orm.em.fork() as EntityManager, {
+    const user = await users.create(orm.em.fork(), {
       email: args.email,
       name: args.name,
       password: args.password,

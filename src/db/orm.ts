@@ -3,22 +3,22 @@ import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
 import { PgliteDriver } from '@mikro-orm/pglite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import type { SqlEntityManager } from '@mikro-orm/sql';
+import type { AbstractSqlDriver } from '@mikro-orm/sql';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { AuditEvent } from '../audit/audit-event.entity';
-import type { Config } from '../config';
+import type { Config } from '../config/config';
 import type { Logger } from '../logger';
 import { RefreshToken, Session } from '../sessions/session.entity';
 import { User } from '../users/user.entity';
 import { releaseDeadClients } from './dead-connections';
 import { migrations } from './migrations';
 
-export type Orm = Awaited<ReturnType<typeof MikroORM.init>>;
-export type EntityManager = SqlEntityManager;
+/** Both drivers are SQL drivers: `orm.em` is a SqlEntityManager on either database. */
+export type Orm = MikroORM<AbstractSqlDriver>;
 
-type Options = NonNullable<Parameters<typeof MikroORM.init>[0]>;
+type Options = NonNullable<Parameters<typeof MikroORM.init<AbstractSqlDriver>>[0]>;
 
 export const ENTITIES = [User, Session, RefreshToken, AuditEvent];
 
@@ -92,7 +92,7 @@ async function migrateUnderLock(orm: Orm, databaseUrl: string): Promise<void> {
 
 /** Connects and applies pending migrations. */
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Orm> {
-  const orm = await MikroORM.init(ormOptions(config, logger));
+  const orm = await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger));
   try {
     if (config.databaseUrl) await migrateUnderLock(orm, config.databaseUrl);
     else await orm.migrator.up();
@@ -109,7 +109,7 @@ export async function databaseAnswers(orm: Orm, timeoutMs: number): Promise<bool
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
-  const probe = (orm.em as SqlEntityManager)
+  const probe = orm.em
     .getConnection()
     .execute('select 1', [], 'get')
     .then(() => true)

@@ -1,4 +1,4 @@
-import type { RateLimitRule } from '../config';
+import type { RateLimitRule } from '../config/rate-limit-rules';
 
 /** What one attempt against a bucket found, decided atomically. */
 export interface Verdict {

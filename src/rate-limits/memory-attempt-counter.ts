@@ -1,4 +1,4 @@
-import type { RateLimitRule } from '../config';
+import type { RateLimitRule } from '../config/rate-limit-rules';
 import type { AttemptCounter, Verdict } from './attempt-counter';
 
 const SWEEP_INTERVAL_MS = 60_000;

@@ -1,8 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { getGraphQLRateLimiter, type Identity, type Store } from 'graphql-rate-limit';
 import { createHash } from 'node:crypto';
-import type { Config, RateLimitedOperation, RateLimitKey, RateLimitRule, RateLimits } from '../config';
-import { RateLimited, ServiceUnavailable } from '../errors';
+import type { Config } from '../config/config';
+import type { RateLimitedOperation, RateLimitKey, RateLimitRule, RateLimits } from '../config/rate-limit-rules';
+import { RateLimitExceeded, ServiceUnavailable } from '../errors';
 import type { Logger } from '../logger';
 import type { AttemptCounter, Verdict } from './attempt-counter';
 import { MemoryAttemptCounter } from './memory-attempt-counter';
@@ -76,7 +77,7 @@ export class RateLimiter {
         this.logger.warn({ err, operation }, 'rate limit store failed; attempt refused');
         throw new ServiceUnavailable(UNAVAILABLE_MESSAGE);
       }
-      if (refusal !== undefined) throw new RateLimited(Math.max(1, Math.ceil((store.verdict?.retryAfterMs ?? rule.windowMs) / 1000)));
+      if (refusal !== undefined) throw new RateLimitExceeded(Math.max(1, Math.ceil((store.verdict?.retryAfterMs ?? rule.windowMs) / 1000)));
     }
   }
 

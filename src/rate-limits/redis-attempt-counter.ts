@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import type { RateLimitRule } from '../config';
+import type { RateLimitRule } from '../config/rate-limit-rules';
 import type { Logger } from '../logger';
 import type { AttemptCounter, Verdict } from './attempt-counter';
 

@@ -2,6 +2,7 @@ import { OptionalProps } from '@mikro-orm/core';
 import { Entity, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { newId } from '../db/uuid';
 import { User } from '../users/user.entity';
+import { IP_MAX_LENGTH } from '../validation/client-info';
 
 /**
  * One login: the family of refresh tokens descended from it. Access tokens carry its id
@@ -33,7 +34,7 @@ export class Session {
   @Property({ type: 'text', nullable: true })
   userAgent: string | null = null;
 
-  @Property({ type: 'string', length: 45, nullable: true })
+  @Property({ type: 'string', length: IP_MAX_LENGTH, nullable: true })
   ip: string | null = null;
 }
 

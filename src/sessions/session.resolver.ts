@@ -1,15 +1,17 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { originOf } from '../audit/audit.service';
-import { Auth } from '../auth/auth.decorator';
+import { Auth } from '../access/auth.decorator';
 import type { Context } from '../context';
+import type { SessionService } from './session.service';
 import { SessionView } from './session.types';
 
 @Resolver()
 export class SessionResolver {
+  constructor(private readonly sessionService: SessionService) {}
+
   @Query(() => [SessionView], { nullable: true, description: "The viewer's own live sessions, newest first." })
   @Auth()
   async sessions(@Ctx() ctx: Context): Promise<SessionView[]> {
-    return ctx.services.sessions.listLive(ctx.em, await ctx.auth.viewer());
+    return this.sessionService.listLive(ctx.em, await ctx.auth.viewer());
   }
 
   @Mutation(() => Boolean, {
@@ -18,8 +20,7 @@ export class SessionResolver {
   })
   @Auth()
   async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
-    const viewer = await ctx.auth.viewer();
-    return ctx.services.sessions.revokeOwn(ctx.em, viewer, id, originOf(ctx, viewer.user.id));
+    return this.sessionService.revokeOwn(ctx.em, await ctx.auth.viewer(), id, ctx.client);
   }
 
   @Mutation(() => Boolean, { nullable: true, description: 'Ends the session of the access token used.' })
@@ -27,7 +28,7 @@ export class SessionResolver {
   async logout(@Ctx() ctx: Context): Promise<boolean> {
     const viewer = await ctx.auth.viewer();
     ctx.refreshCookie.clear();
-    return ctx.services.sessions.logout(ctx.em, viewer, originOf(ctx, viewer.user.id));
+    return this.sessionService.logout(ctx.em, viewer, ctx.client);
   }
 
   @Mutation(() => Boolean, { nullable: true, description: 'Ends every session of the viewer, this one included.' })
@@ -35,7 +36,7 @@ export class SessionResolver {
   async logoutAll(@Ctx() ctx: Context): Promise<boolean> {
     const viewer = await ctx.auth.viewer();
     ctx.refreshCookie.clear();
-    await ctx.services.sessions.logoutAll(ctx.em, viewer, originOf(ctx, viewer.user.id));
+    await this.sessionService.logoutAll(ctx.em, viewer, ctx.client);
     return true;
   }
 }

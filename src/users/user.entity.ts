@@ -1,9 +1,11 @@
 import { OptionalProps } from '@mikro-orm/core';
 import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { Field, ID, ObjectType } from 'type-graphql';
-import { Auth } from '../auth/auth.decorator';
+import { Auth } from '../access/auth.decorator';
+import { Role } from '../access/role';
 import { newId } from '../db/uuid';
-import { Role } from './role';
+import { EMAIL_MAX_LENGTH } from '../validation/email';
+import { NAME_MAX_LENGTH } from '../validation/display-name';
 
 @ObjectType({ description: 'An account. Some fields are visible only to certain viewers (see @authorized).' })
 @Entity({ tableName: 'users' })
@@ -18,11 +20,11 @@ export class User {
   /** Stored trimmed and lower-cased, so the unique constraint is case-insensitive. */
   @Field(() => String, { nullable: true, description: 'Visible to the user themself, MODERATOR and ADMIN.' })
   @Auth({ roles: [Role.MODERATOR, Role.ADMIN], self: true })
-  @Property({ type: 'string', length: 254, unique: 'users_email_unique' })
+  @Property({ type: 'string', length: EMAIL_MAX_LENGTH, unique: 'users_email_unique' })
   email!: string;
 
   @Field(() => String, { simple: true })
-  @Property({ type: 'string', length: 100 })
+  @Property({ type: 'string', length: NAME_MAX_LENGTH })
   name!: string;
 
   /** bcrypt hash; never selected unless asked for, never serialised, never in the schema. */

@@ -1,14 +1,14 @@
 import { LockMode, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
-import { AuditEventType, AuditService, type AuditOrigin } from '../audit/audit.service';
-import type { PasswordService } from '../auth/password.service';
-import { connectionFrom, decodeCursor, isUuid } from '../db/keys';
+import { Role } from '../access/role';
+import type { PasswordHasher } from '../credentials/password.hasher';
+import { isUuid } from '../db/uuid';
 import { InvalidInput } from '../errors';
-import { Session } from '../sessions/session.entity';
-import { Role } from './role';
+import { connectionFrom, decodeCursor } from '../graphql/connection';
+import { normalizeName } from '../validation/display-name';
+import { normalizeEmail } from '../validation/email';
 import { User } from './user.entity';
 import { USERS_PAGE_DEFAULT, type UserConnection, type UsersArgs } from './user.types';
-import { normalizeEmail, normalizeName } from './user.validation';
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -26,14 +26,12 @@ const EXACT_COUNT_BELOW = 10_000;
 const COUNT_TTL_MS = 10_000;
 const COUNT_CACHE_MAX = 1_000;
 
+/** The `users` table: every read and write of accounts goes through here. */
 export class UserService {
   /** totalCount per filter, reused briefly once counting gets expensive (see countMatching). */
   private readonly counts = new Map<string, { readonly count: number; readonly at: number }>();
 
-  constructor(
-    private readonly passwords: PasswordService,
-    private readonly audit: AuditService = new AuditService(),
-  ) {}
+  constructor(private readonly passwords: PasswordHasher) {}
 
   /**
    * Creates an account. The unique index decides races: of many concurrent signups with
@@ -76,71 +74,64 @@ export class UserService {
     return em.findOne(User, { id });
   }
 
-  /** ADMIN only (guarded in the resolver). The last active ADMIN cannot be demoted. */
-  setRole(em: SqlEntityManager, userId: string, role: Role, origin?: AuditOrigin): Promise<User> {
-    let before: Role | undefined;
-    return this.changeAccount(
-      em,
-      userId,
-      'role',
-      (user) => {
-        before = user.role;
-        user.role = role;
-      },
-      origin && (() => ({ type: AuditEventType.ROLE_CHANGED, detail: `${before} -> ${role}`, origin })),
-    );
+  /** The account of an email with its password hash, for checking a password; null when there is none. */
+  async findForLogin(em: SqlEntityManager, email: string): Promise<{ user: User; passwordHash: string } | null> {
+    const user = await em.findOne(User, { email: normalizeEmail(email) }, { populate: ['passwordHash'] });
+    return user ? { user, passwordHash: user.passwordHash } : null;
   }
 
-  /**
-   * ADMIN only. Deactivation ends every session of the user in the same transaction; their
-   * access tokens stop working on the next request. The last active ADMIN cannot be deactivated.
-   */
-  setActive(em: SqlEntityManager, userId: string, active: boolean, origin?: AuditOrigin): Promise<User> {
-    return this.changeAccount(
-      em,
-      userId,
-      'userId',
-      async (user, tx) => {
-        user.isActive = active;
-        if (!active) await tx.nativeUpdate(Session, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
-      },
-      origin && (() => ({ type: active ? AuditEventType.USER_REACTIVATED : AuditEventType.USER_DEACTIVATED, detail: null, origin })),
-    );
+  async passwordHashOf(em: SqlEntityManager, userId: string): Promise<string> {
+    const { passwordHash } = await em.findOneOrFail(User, { id: userId }, { populate: ['passwordHash'] });
+    return passwordHash;
+  }
+
+  async setPasswordHash(em: SqlEntityManager, userId: string, passwordHash: string): Promise<void> {
+    await em.nativeUpdate(User, { id: userId }, { passwordHash });
+  }
+
+  /** Notes a successful login; written with the unit of work's next flush. */
+  recordLogin(user: User): void {
+    user.lastLoginAt = new Date();
+  }
+
+  /** ADMIN only (guarded in the resolver). The last active ADMIN cannot be demoted. Call in a transaction. */
+  async changeRole(tx: SqlEntityManager, userId: string, role: Role): Promise<{ user: User; before: Role }> {
+    let before = role;
+    const user = await this.administer(tx, userId, 'role', (account) => {
+      before = account.role;
+      account.role = role;
+    });
+    return { user, before };
+  }
+
+  /** ADMIN only. The last active ADMIN cannot be deactivated. Call in a transaction. */
+  changeActive(tx: SqlEntityManager, userId: string, active: boolean): Promise<User> {
+    return this.administer(tx, userId, 'userId', (account) => {
+      account.isActive = active;
+    });
   }
 
   /**
    * Applies an administrative change under a lock on every active ADMIN row, so that two
    * admins demoting each other at once cannot leave the service without one.
    */
-  private async changeAccount(
-    em: SqlEntityManager,
-    userId: string,
-    field: string,
-    change: (user: User, tx: SqlEntityManager) => void | Promise<void>,
-    audit?: () => { type: AuditEventType; detail: string | null; origin: AuditOrigin },
-  ): Promise<User> {
+  private async administer(tx: SqlEntityManager, userId: string, field: string, change: (user: User) => void): Promise<User> {
+    if (!tx.isInTransaction()) throw new Error('administrative changes run inside a transaction');
     if (!isUuid(userId)) throw new InvalidInput({ userId: 'no such user' });
-    return em.transactional(async (tx) => {
-      const admins = await tx.find(
-        User,
-        { role: Role.ADMIN, isActive: true },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
-      );
-      const user = await tx.findOne(User, { id: userId });
-      if (!user) throw new InvalidInput({ userId: 'no such user' });
-      const wasActiveAdmin = user.role === Role.ADMIN && user.isActive;
-      await change(user, tx);
-      const isActiveAdmin = user.role === Role.ADMIN && user.isActive;
-      if (wasActiveAdmin && !isActiveAdmin && admins.length <= 1) {
-        throw new InvalidInput({ [field]: 'the last active ADMIN must stay an active ADMIN' });
-      }
-      if (audit) {
-        // In the transaction: the event commits (or rolls back) with the change it describes.
-        const { type, detail, origin } = audit();
-        await this.audit.record(tx, origin, { type, subjectId: user.id, detail });
-      }
-      return user;
-    });
+    const admins = await tx.find(
+      User,
+      { role: Role.ADMIN, isActive: true },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
+    );
+    const user = await tx.findOne(User, { id: userId });
+    if (!user) throw new InvalidInput({ userId: 'no such user' });
+    const wasActiveAdmin = user.role === Role.ADMIN && user.isActive;
+    change(user);
+    const isActiveAdmin = user.role === Role.ADMIN && user.isActive;
+    if (wasActiveAdmin && !isActiveAdmin && admins.length <= 1) {
+      throw new InvalidInput({ [field]: 'the last active ADMIN must stay an active ADMIN' });
+    }
+    return user;
   }
 
   /**

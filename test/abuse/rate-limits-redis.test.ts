@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Role } from '../../src/users/role';
+import { Role } from '../../src/access/role';
 import { User } from '../../src/users/user.entity';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { PASSWORD, uniqueEmail } from '../helpers/factories';
@@ -78,7 +78,7 @@ describe('Redis unreachable', () => {
   /** An access token for an account created beside the API: signing in is one of the operations that fail closed. */
   async function signedIn(app: TestApp): Promise<{ id: string; token: string }> {
     const { id } = await account(app);
-    const em = app.app.orm.em.fork() as never;
+    const em = app.app.orm.em.fork();
     const user = await app.app.orm.em.fork().findOneOrFail(User, { id });
     const { session } = await app.app.services.sessions.start(em, user, { ip: null, userAgent: null });
     return { id, token: app.app.services.tokens.signAccess({ userId: id, sessionId: session.id, role: Role.USER }).token };

@@ -160,7 +160,7 @@ describe('UNAUTHENTICATED / TOKEN_REVOKED', () => {
     expect((await me(app, user.accessToken)).data).toEqual({ me: { id: user.id } });
 
     const sid = claimsOf(user.accessToken)['sid'] as string;
-    expect(await app.app.services.sessions.revoke(app.app.orm.em.fork() as never, sid)).toBe(true);
+    expect(await app.app.services.sessions.revoke(app.app.orm.em.fork(), sid)).toBe(true);
 
     expectFailure(await me(app, user.accessToken), 'UNAUTHENTICATED/TOKEN_REVOKED', 'me');
     expectFailure(await refresh(app, user.refreshToken), 'UNAUTHENTICATED/TOKEN_REVOKED', 'refreshToken');

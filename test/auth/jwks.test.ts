@@ -1,6 +1,6 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig } from '../../src/config/config';
 import { freshDatabase, startTestApp, TEST_ACCESS_SECRET, testEnv, type TestApp } from '../helpers/app';
 import { logIn, signUp, type SignedIn } from '../helpers/factories';
 import { codes, gql, type GraphQLResponse } from '../helpers/graphql';

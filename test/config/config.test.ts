@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseDuration, type Config } from '../../src/config';
+import { ConfigError, loadConfig, type Config } from '../../src/config/config';
+import { ensureDevelopmentSecrets } from '../../src/config/development-secrets';
+import { parseDuration } from '../../src/config/env';
 
 const ACCESS = 'a'.repeat(32);
 const REFRESH = 'r'.repeat(32);
@@ -252,8 +254,13 @@ describe('secrets', () => {
 
   it('generates development secrets once under DATA_DIR, readable only by the owner, and reuses them', () => {
     const dataDir = path.join(tempDir(), 'nested', 'data');
-    const first = loadConfig({ DATA_DIR: dataDir });
     const file = path.join(dataDir, 'secrets.json');
+    // Loading the configuration writes nothing (the MikroORM CLI loads it too): the server stores them.
+    expect(loadConfig({ DATA_DIR: dataDir }).jwt.secretsSource).toBe('ephemeral');
+    expect(existsSync(file)).toBe(false);
+    ensureDevelopmentSecrets({ DATA_DIR: dataDir });
+    const first = loadConfig({ DATA_DIR: dataDir });
+    expect(first.jwt.secretsSource).toBe('data-dir');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.jwt.accessSecret.length).toBeGreaterThanOrEqual(32);
     expect(first.jwt.refreshSecret.length).toBeGreaterThanOrEqual(32);
@@ -270,7 +277,9 @@ describe('secrets', () => {
   });
 
   it('keeps an explicit secret and fills only the missing one from DATA_DIR', () => {
-    const config = loadConfig({ DATA_DIR: tempDir(), JWT_ACCESS_SECRET: ACCESS });
+    const dataDir = tempDir();
+    ensureDevelopmentSecrets({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS });
+    const config = loadConfig({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS });
     expect(config.jwt.accessSecret.toString()).toBe(ACCESS);
     expect(config.jwt.refreshSecret.equals(config.jwt.accessSecret)).toBe(false);
   });

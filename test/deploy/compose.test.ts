@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { loadConfig, parseDuration, POOL_CLOSE_MS } from '../../src/config';
+import { loadConfig, POOL_CLOSE_MS } from '../../src/config/config';
+import { parseDuration } from '../../src/config/env';
 import { startTestApp } from '../helpers/app';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import { createApp, type App } from '../../src/app';
-import { loadConfig, type Config } from '../../src/config';
+import { loadConfig, type Config } from '../../src/config/config';
 import { openDatabase } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
 

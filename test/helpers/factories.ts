@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Role } from '../../src/users/role';
+import { Role } from '../../src/access/role';
 import type { TestApp } from './app';
 import { gql } from './graphql';
 
@@ -47,7 +47,7 @@ export async function logIn(app: TestApp, email: string, password: string): Prom
  */
 export async function userWithRole(app: TestApp, role: Role): Promise<SignedIn> {
   const email = uniqueEmail(role.toLowerCase());
-  await app.app.services.users.create(app.app.orm.em.fork() as never, { email, name: `${role} user`, password: PASSWORD, role });
+  await app.app.services.users.create(app.app.orm.em.fork(), { email, name: `${role} user`, password: PASSWORD, role });
   return logIn(app, email, PASSWORD);
 }
 

@@ -1,5 +1,5 @@
 import { AuditEvent, AuditEventType } from '../../src/audit/audit-event.entity';
-import { Role } from '../../src/users/role';
+import { Role } from '../../src/access/role';
 import type { TestApp } from './app';
 import { PASSWORD, uniqueEmail } from './factories';
 import { codes, gql, type GraphQLResponse } from './graphql';
@@ -32,7 +32,7 @@ export function tally(responses: readonly GraphQLResponse<unknown>[]): Record<st
  * the signup or login buckets under test.
  */
 export async function account(app: TestApp, email = uniqueEmail('target')): Promise<{ id: string; email: string }> {
-  const user = await app.app.services.users.create(app.app.orm.em.fork() as never, {
+  const user = await app.app.services.users.create(app.app.orm.em.fork(), {
     email,
     name: 'Target',
     password: PASSWORD,

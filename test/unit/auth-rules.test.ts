@@ -1,9 +1,11 @@
 import jwt from 'jsonwebtoken';
-import { ruleAllows } from '../../src/auth/auth-checker';
-import { authorizedDirectiveSdl } from '../../src/auth/auth.decorator';
-import { TokenService } from '../../src/auth/token.service';
+import { authorizedDirectiveSdl } from '../../src/access/auth.decorator';
+import { ruleAllows } from '../../src/access/rules';
+import { accountOwning } from '../../src/auth/auth-checker';
+import { TokenCodec } from '../../src/credentials/token.codec';
+import { hashToken } from '../../src/credentials/token-hash';
 import { AuthReason, AuthenticationFailure } from '../../src/errors';
-import { Role } from '../../src/users/role';
+import { Role } from '../../src/access/role';
 import { User } from '../../src/users/user.entity';
 
 function userWithId(id: string): User {
@@ -32,16 +34,16 @@ describe('ruleAllows', () => {
 
   it('with self, also lets through the user the field belongs to', () => {
     const rule = { roles: [Role.MODERATOR, Role.ADMIN], self: true };
-    expect(ruleAllows(rule, viewer, userWithId(viewer.id))).toBe(true);
-    expect(ruleAllows(rule, viewer, userWithId('someone-else'))).toBe(false);
-    expect(ruleAllows(rule, moderator, userWithId('someone-else'))).toBe(true);
+    expect(ruleAllows(rule, viewer, accountOwning(userWithId(viewer.id)))).toBe(true);
+    expect(ruleAllows(rule, viewer, accountOwning(userWithId('someone-else')))).toBe(false);
+    expect(ruleAllows(rule, moderator, accountOwning(userWithId('someone-else')))).toBe(true);
   });
 
   it('does not take self from a parent that is not a User, nor without self', () => {
-    expect(ruleAllows({ roles: [Role.ADMIN], self: true }, viewer, { id: viewer.id })).toBe(false);
+    expect(ruleAllows({ roles: [Role.ADMIN], self: true }, viewer, accountOwning({ id: viewer.id }))).toBe(false);
     expect(ruleAllows({ roles: [Role.ADMIN], self: true }, viewer, undefined)).toBe(false);
-    expect(ruleAllows({ roles: [Role.ADMIN] }, viewer, userWithId(viewer.id))).toBe(false);
-    expect(ruleAllows({ roles: [Role.ADMIN], self: false }, viewer, userWithId(viewer.id))).toBe(false);
+    expect(ruleAllows({ roles: [Role.ADMIN] }, viewer, accountOwning(userWithId(viewer.id)))).toBe(false);
+    expect(ruleAllows({ roles: [Role.ADMIN], self: false }, viewer, accountOwning(userWithId(viewer.id)))).toBe(false);
   });
 });
 
@@ -59,7 +61,7 @@ describe('authorizedDirectiveSdl', () => {
   });
 });
 
-describe('TokenService', () => {
+describe('TokenCodec', () => {
   const config = {
     jwt: {
       accessSecret: Buffer.from('unit-access-secret-0123456789-abcdefghijklmnop'),
@@ -69,7 +71,7 @@ describe('TokenService', () => {
     },
     accessTokenTtlMs: 15 * 60_000,
   };
-  const tokens = new TokenService(config);
+  const tokens = new TokenCodec(config);
   const ids = { userId: 'user-1', sessionId: 'session-1' };
 
   function failure(fn: () => unknown): AuthenticationFailure {
@@ -117,7 +119,7 @@ describe('TokenService', () => {
   });
 
   it('tells the types apart by typ even if both were signed with one secret', () => {
-    const shared = new TokenService({ ...config, jwt: { ...config.jwt, refreshSecret: config.jwt.accessSecret } });
+    const shared = new TokenCodec({ ...config, jwt: { ...config.jwt, refreshSecret: config.jwt.accessSecret } });
     const access = shared.signAccess({ ...ids, role: Role.ADMIN }).token;
     const refresh = shared.signRefresh({ ...ids, expiresAt: new Date(Date.now() + 86_400_000) }).token;
     expect(shared.verifyAccess(access).role).toBe(Role.ADMIN);
@@ -132,8 +134,8 @@ describe('TokenService', () => {
   });
 
   it('refuses tokens of another issuer or audience, even with the same secrets', () => {
-    const otherIssuer = new TokenService({ ...config, jwt: { ...config.jwt, issuer: 'elsewhere' } });
-    const otherAudience = new TokenService({ ...config, jwt: { ...config.jwt, audience: 'elsewhere' } });
+    const otherIssuer = new TokenCodec({ ...config, jwt: { ...config.jwt, issuer: 'elsewhere' } });
+    const otherAudience = new TokenCodec({ ...config, jwt: { ...config.jwt, audience: 'elsewhere' } });
     for (const other of [otherIssuer, otherAudience]) {
       const token = other.signAccess({ ...ids, role: Role.USER }).token;
       expect(failure(() => tokens.verifyAccess(token)).reason).toBe(AuthReason.TOKEN_INVALID);
@@ -148,8 +150,8 @@ describe('TokenService', () => {
   });
 
   it('hashes refresh tokens to a stable SHA-256 hex digest', () => {
-    expect(TokenService.hash('token')).toBe(TokenService.hash('token'));
-    expect(TokenService.hash('token')).toMatch(/^[0-9a-f]{64}$/);
-    expect(TokenService.hash('token')).not.toBe(TokenService.hash('token2'));
+    expect(hashToken('token')).toBe(hashToken('token'));
+    expect(hashToken('token')).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashToken('token')).not.toBe(hashToken('token2'));
   });
 });

@@ -10,9 +10,9 @@ import {
   PASSWORD_LENGTH_MESSAGE,
   passwordLength,
   passwordProblem,
-} from '../../src/auth/password.policy';
-import { PasswordService } from '../../src/auth/password.service';
-import { ConfigError, loadConfig } from '../../src/config';
+} from '../../src/credentials/password.policy';
+import { PasswordHasher } from '../../src/credentials/password.hasher';
+import { ConfigError, loadConfig } from '../../src/config/config';
 
 const LISTED = dictionary['passwords-common'].filter((password) => [...password].length >= 8);
 
@@ -112,10 +112,10 @@ describe('BOOTSTRAP_ADMIN_PASSWORD follows the same policy', () => {
   });
 });
 
-describe('PasswordService', () => {
-  let service: PasswordService;
+describe('PasswordHasher', () => {
+  let service: PasswordHasher;
   beforeAll(() => {
-    service = new PasswordService(5);
+    service = new PasswordHasher(5);
   });
   afterAll(async () => {
     await service.close();

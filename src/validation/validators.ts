@@ -1,26 +1,16 @@
-import { ValidateBy, isEmail, type ValidationArguments, type ValidationOptions } from 'class-validator';
-import { passwordProblem } from '../auth/password.policy';
+import { ValidateBy, type ValidationArguments, type ValidationOptions } from 'class-validator';
+import { passwordProblem } from '../credentials/password.policy';
+import { EMAIL_MAX_LENGTH, isValidEmail } from './email';
+import { isValidName, NAME_MAX_LENGTH } from './display-name';
 
-export const EMAIL_MAX_LENGTH = 254;
-export const NAME_MAX_LENGTH = 100;
-
-/** Emails compare trimmed and lower-cased. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-export function normalizeName(name: string): string {
-  return name.trim().normalize('NFC');
-}
-
+/** class-validator decorators over the one definition of each input, shared by GraphQL inputs and the CLI. */
 export function IsAccountEmail(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isAccountEmail',
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' && normalizeEmail(value).length <= EMAIL_MAX_LENGTH && isEmail(normalizeEmail(value)),
-        defaultMessage: () => `must be a valid email address of at most ${EMAIL_MAX_LENGTH} characters`,
+        validate: (value: unknown) => isValidEmail(value),
+        defaultMessage: () => `must be a valid email address of at most ${String(EMAIL_MAX_LENGTH)} characters`,
       },
     },
     options,
@@ -32,12 +22,8 @@ export function IsDisplayName(options?: ValidationOptions): PropertyDecorator {
     {
       name: 'isDisplayName',
       validator: {
-        validate: (value: unknown) => {
-          if (typeof value !== 'string') return false;
-          const length = [...normalizeName(value)].length;
-          return length >= 1 && length <= NAME_MAX_LENGTH;
-        },
-        defaultMessage: () => `must be between 1 and ${NAME_MAX_LENGTH} characters`,
+        validate: (value: unknown) => isValidName(value),
+        defaultMessage: () => `must be between 1 and ${String(NAME_MAX_LENGTH)} characters`,
       },
     },
     options,
@@ -45,7 +31,7 @@ export function IsDisplayName(options?: ValidationOptions): PropertyDecorator {
 }
 
 /**
- * The password policy (auth/password.policy.ts) as a validator. With `emailProperty`, the
+ * The password policy (credentials/password.policy.ts) as a validator. With `emailProperty`, the
  * password must also differ from that sibling email and its local part.
  */
 export function IsNewPassword(emailProperty?: string, options?: ValidationOptions): PropertyDecorator {

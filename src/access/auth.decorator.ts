@@ -1,5 +1,5 @@
 import { Authorized, Directive } from 'type-graphql';
-import type { Role } from '../users/role';
+import type { Role } from './role';
 
 /**
  * Who may read a field or run an operation. No roles: any signed-in user.

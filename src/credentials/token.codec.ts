@@ -1,8 +1,9 @@
-import { createHash, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { Config, SigningKey } from '../config';
+import type { Config } from '../config/config';
+import type { SigningKey } from '../config/signing-keys';
 import { AuthReason, AuthenticationFailure } from '../errors';
-import type { Role } from '../users/role';
+import type { Role } from '../access/role';
 
 export type TokenType = 'access' | 'refresh';
 
@@ -28,9 +29,11 @@ export interface SignedToken {
 
 const ALGORITHM = 'HS256';
 
-/** What TokenService needs; `signingKeys` absent or empty means HS256 access tokens. */
+/** What TokenCodec needs; `signingKeys` absent or empty means HS256 access tokens. */
 export type TokenConfig = Pick<Config, 'accessTokenTtlMs'> & {
-  readonly jwt: Omit<Config['jwt'], 'signingKeys'> & { readonly signingKeys?: readonly SigningKey[] };
+  readonly jwt: Pick<Config['jwt'], 'accessSecret' | 'refreshSecret' | 'issuer' | 'audience'> & {
+    readonly signingKeys?: readonly SigningKey[];
+  };
 };
 
 /** A public key in JWKS form, for `/.well-known/jwks.json`. */
@@ -46,7 +49,7 @@ export interface PublicJwk {
  * secret would be re-parsed on every call); verification pins the algorithm, requires
  * `exp`, and checks issuer, audience and the `typ` claim, so neither kind passes for the other.
  */
-export class TokenService {
+export class TokenCodec {
   private readonly keys: Record<TokenType, KeyObject>;
   private readonly issuer: string;
   private readonly audience: string;
@@ -105,11 +108,6 @@ export class TokenService {
   /** The public access-token keys as JWKs; empty when access tokens use HS256. */
   publicJwks(): readonly PublicJwk[] {
     return this.jwks;
-  }
-
-  /** Refresh tokens are stored only as this digest. */
-  static hash(token: string): string {
-    return createHash('sha256').update(token).digest('hex');
   }
 
   private sign(type: TokenType, payload: Record<string, unknown>): string {

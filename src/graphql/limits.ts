@@ -102,7 +102,11 @@ export interface GraphQLLimitOptions {
   readonly plugins: ApolloServerPlugin<BaseContext>[];
 }
 
-/** Built once at start-up; the rules and the plugin keep no state between requests. */
+/**
+ * Built once at start-up. The validation rules keep no state between requests; the cost plugin
+ * remembers the cost of each parsed document without variables (a WeakMap keyed by the document
+ * Apollo caches, so it lives no longer than Apollo's own document cache).
+ */
 export function graphqlLimits(limits = GRAPHQL_LIMITS): GraphQLLimitOptions {
   return {
     parseOptions: { maxTokens: limits.maxTokens },

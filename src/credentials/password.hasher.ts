@@ -19,7 +19,7 @@ function prehash(password: string): string {
  * Hashing and comparison on a pool of worker threads sized to the machine, so that
  * logins use every core and never block the event loop.
  */
-export class PasswordService {
+export class PasswordHasher {
   private readonly pool: Piscina;
 
   /**

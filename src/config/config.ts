@@ -1,0 +1,195 @@
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { passwordProblem } from '../credentials/password.policy';
+import { normalizeEmail, isValidEmail } from '../validation/email';
+import { ephemeralSecrets, readDevelopmentSecrets } from './development-secrets';
+import { ConfigError, parseChoice, parseDuration, parseInteger, parseOrigins, parseSecret, parseTrustProxy, parseUrl } from './env';
+import { parseRateLimits, type RateLimits } from './rate-limit-rules';
+import { parseSigningKeys, type SigningKey } from './signing-keys';
+
+export { ConfigError } from './env';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly isProduction: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Unset: the embedded PGlite database under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key, so deployments (or test runs) can share one Redis. */
+  readonly redisKeyPrefix: string;
+  readonly jwt: {
+    readonly accessSecret: Buffer;
+    readonly refreshSecret: Buffer;
+    readonly issuer: string;
+    readonly audience: string;
+    /**
+     * Asymmetric access-token keys, newest first: the first signs, all verify (by `kid`).
+     * Empty: access tokens use HS256 with `accessSecret`. Refresh tokens always use HS256.
+     */
+    readonly signingKeys: readonly SigningKey[];
+    /**
+     * Where the HS256 secrets came from. `ephemeral`: development without secrets and without
+     * DATA_DIR/secrets.json yet; fine for tools that issue no token, while the server first
+     * stores secrets (ensureDevelopmentSecrets) and loads the configuration again.
+     */
+    readonly secretsSource: 'environment' | 'data-dir' | 'ephemeral';
+  };
+  readonly accessTokenTtlMs: number;
+  readonly refreshTokenTtlMs: number;
+  readonly refreshReuseGraceMs: number;
+  readonly bcryptCost: number;
+  readonly rateLimits: RateLimits | 'off';
+  readonly bootstrapAdmin: { readonly email: string; readonly password: string } | undefined;
+  readonly corsOrigins: readonly string[];
+  /** Express `trust proxy` value; `false` means the socket address is the client IP. */
+  readonly trustProxy: boolean | number | string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** `pretty`: human-readable lines (pino-pretty), the development default; `json`: one JSON object per line. */
+  readonly logFormat: 'json' | 'pretty';
+  /**
+   * On SIGTERM/SIGINT, how long requests in flight may take to finish; connections still open
+   * then are closed, and the process exits non-zero once the pools are closed.
+   */
+  readonly shutdownGraceMs: number;
+}
+
+const DEVELOPMENT_CORS_ORIGINS = [
+  'http://localhost:3000',
+  'http://localhost:4000',
+  'http://localhost:5173',
+  'http://127.0.0.1:3000',
+  'http://127.0.0.1:4000',
+  'http://127.0.0.1:5173',
+  'https://studio.apollographql.com',
+];
+
+/** After SHUTDOWN_GRACE, how long closing the pools may take before the process exits anyway. */
+export const POOL_CLOSE_MS = 5000;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Reads every variable once, validates it, and returns a frozen configuration. Writes nothing. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const get = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value;
+  };
+
+  const nodeEnv = parseChoice<NodeEnv>('NODE_ENV', get('NODE_ENV') ?? 'development', ['development', 'production', 'test']);
+  const isProduction = nodeEnv === 'production';
+
+  const port = parseInteger('PORT', get('PORT') ?? '4000', 0, 65535);
+  const host = get('HOST') ?? '127.0.0.1';
+  if (isIP(host) === 0 && !/^[a-zA-Z0-9.-]+$/.test(host)) {
+    throw new ConfigError('HOST', `must be an IP address or host name (got "${host}")`);
+  }
+  const dataDir = path.resolve(get('DATA_DIR') ?? '.data');
+
+  const databaseUrl = get('DATABASE_URL');
+  if (databaseUrl !== undefined) {
+    const example = 'postgres://user:password@host:5432/dbname';
+    if (parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:'], example).pathname.length < 2) {
+      throw new ConfigError('DATABASE_URL', `must be a URL such as ${example}`);
+    }
+  }
+  const redisUrl = get('REDIS_URL');
+  if (redisUrl !== undefined) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
+  const redisKeyPrefix = get('REDIS_KEY_PREFIX') ?? 'graphql-auth-api:';
+  if (!/^[\w:.-]{1,64}$/.test(redisKeyPrefix)) {
+    throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1 to 64 letters, digits or _:.-');
+  }
+
+  let accessRaw = get('JWT_ACCESS_SECRET');
+  let refreshRaw = get('JWT_REFRESH_SECRET');
+  let secretsSource: Config['jwt']['secretsSource'] = 'environment';
+  if (accessRaw === undefined || refreshRaw === undefined) {
+    if (isProduction) {
+      throw new ConfigError(
+        accessRaw === undefined ? 'JWT_ACCESS_SECRET' : 'JWT_REFRESH_SECRET',
+        'must be set in production (at least 32 random bytes)',
+      );
+    }
+    const stored = readDevelopmentSecrets(dataDir);
+    secretsSource = stored ? 'data-dir' : 'ephemeral';
+    const secrets = stored ?? ephemeralSecrets();
+    accessRaw ??= secrets.access;
+    refreshRaw ??= secrets.refresh;
+  }
+  const accessSecret = parseSecret('JWT_ACCESS_SECRET', accessRaw);
+  const refreshSecret = parseSecret('JWT_REFRESH_SECRET', refreshRaw);
+  if (accessSecret.equals(refreshSecret)) {
+    throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
+  }
+
+  const signingKeys = parseSigningKeys(get('JWT_SIGNING_KEYS'));
+
+  const accessTokenTtlMs = parseDuration('ACCESS_TOKEN_TTL', get('ACCESS_TOKEN_TTL') ?? '15m');
+  const refreshTokenTtlMs = parseDuration('REFRESH_TOKEN_TTL', get('REFRESH_TOKEN_TTL') ?? '7d');
+  const refreshReuseGraceMs = parseDuration('REFRESH_REUSE_GRACE', get('REFRESH_REUSE_GRACE') ?? '10s', true);
+  if (accessTokenTtlMs < 1000) throw new ConfigError('ACCESS_TOKEN_TTL', 'must be at least 1s');
+  if (refreshTokenTtlMs <= accessTokenTtlMs) {
+    throw new ConfigError('REFRESH_TOKEN_TTL', 'must be longer than ACCESS_TOKEN_TTL');
+  }
+  const bcryptCost = parseInteger('BCRYPT_COST', get('BCRYPT_COST') ?? '12', isProduction ? 10 : 4, 31);
+
+  const adminEmail = get('BOOTSTRAP_ADMIN_EMAIL');
+  const adminPassword = get('BOOTSTRAP_ADMIN_PASSWORD');
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError(
+      adminEmail === undefined ? 'BOOTSTRAP_ADMIN_EMAIL' : 'BOOTSTRAP_ADMIN_PASSWORD',
+      'must be set together with ' + (adminEmail === undefined ? 'BOOTSTRAP_ADMIN_PASSWORD' : 'BOOTSTRAP_ADMIN_EMAIL'),
+    );
+  }
+  let bootstrapAdmin: Config['bootstrapAdmin'];
+  if (adminEmail !== undefined && adminPassword !== undefined) {
+    if (!isValidEmail(adminEmail)) throw new ConfigError('BOOTSTRAP_ADMIN_EMAIL', 'must be an email address');
+    const problem = passwordProblem(adminPassword, { email: adminEmail });
+    if (problem) throw new ConfigError('BOOTSTRAP_ADMIN_PASSWORD', problem);
+    bootstrapAdmin = Object.freeze({ email: normalizeEmail(adminEmail), password: adminPassword });
+  }
+
+  const corsRaw = get('CORS_ORIGINS');
+  const corsOrigins = corsRaw !== undefined ? parseOrigins('CORS_ORIGINS', corsRaw) : isProduction ? [] : DEVELOPMENT_CORS_ORIGINS;
+
+  const logLevel = parseChoice('LOG_LEVEL', get('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'silent' : 'info'), LOG_LEVELS);
+  const logFormat = parseChoice('LOG_FORMAT', get('LOG_FORMAT') ?? (nodeEnv === 'development' ? 'pretty' : 'json'), [
+    'json',
+    'pretty',
+  ] as const);
+  const shutdownGraceMs = parseDuration('SHUTDOWN_GRACE', get('SHUTDOWN_GRACE') ?? '10s');
+
+  return Object.freeze({
+    nodeEnv,
+    isProduction,
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    redisKeyPrefix,
+    jwt: Object.freeze({
+      accessSecret,
+      refreshSecret,
+      issuer: get('JWT_ISSUER') ?? 'graphql-auth-api',
+      audience: get('JWT_AUDIENCE') ?? 'graphql-auth-api',
+      signingKeys,
+      secretsSource,
+    }),
+    accessTokenTtlMs,
+    refreshTokenTtlMs,
+    refreshReuseGraceMs,
+    bcryptCost,
+    rateLimits: parseRateLimits(get('RATE_LIMITS')),
+    bootstrapAdmin,
+    corsOrigins: Object.freeze([...corsOrigins]),
+    trustProxy: parseTrustProxy(get('TRUST_PROXY')),
+    logLevel,
+    logFormat,
+    shutdownGraceMs,
+  });
+}

@@ -1,0 +1,53 @@
+import { ConfigError, parseDuration, parseInteger } from './env';
+
+export const RATE_LIMITED_OPERATIONS = ['login', 'signup', 'refreshToken', 'changePassword'] as const;
+export type RateLimitedOperation = (typeof RATE_LIMITED_OPERATIONS)[number];
+export type RateLimitKey = 'account' | 'ip';
+
+export interface RateLimitRule {
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+/** `login:account` → rule; an absent entry means no limit of that kind. */
+export type RateLimits = Readonly<Partial<Record<`${RateLimitedOperation}:${RateLimitKey}`, RateLimitRule>>>;
+
+export const DEFAULT_RATE_LIMITS =
+  'login:account=5/15m,login:ip=50/15m,signup:ip=10/1h,refreshToken:ip=60/15m,changePassword:account=5/15m';
+
+function isOperation(name: string): name is RateLimitedOperation {
+  return (RATE_LIMITED_OPERATIONS as readonly string[]).includes(name);
+}
+
+/** RATE_LIMITS: `off`, or entries such as `login:account=5/15m` applied over the defaults. */
+export function parseRateLimits(raw: string | undefined): RateLimits | 'off' {
+  const variable = 'RATE_LIMITS';
+  if (raw !== undefined && raw.trim().toLowerCase() === 'off') return 'off';
+  const limits: Partial<Record<`${RateLimitedOperation}:${RateLimitKey}`, RateLimitRule>> = {};
+  const entries = [DEFAULT_RATE_LIMITS, raw ?? '']
+    .join(',')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const match = /^(\w+):(account|ip)=(?:(off)|(\d+)\/(\w+))$/.exec(entry);
+    const operation = match?.[1];
+    const kind = match?.[2] as RateLimitKey | undefined;
+    if (!match || operation === undefined || kind === undefined || !isOperation(operation)) {
+      throw new ConfigError(
+        variable,
+        `entry "${entry}" must look like login:account=5/15m (operations: ${RATE_LIMITED_OPERATIONS.join(', ')}; keys: account, ip), or be "off"`,
+      );
+    }
+    const key = `${operation}:${kind}` as const;
+    // A refresh token is its own credential: there is no account to count before verifying it.
+    if (key === 'refreshToken:account') throw new ConfigError(variable, 'has no refreshToken:account limit (refreshToken:ip only)');
+    if (match[3]) {
+      delete limits[key];
+      continue;
+    }
+    const max = parseInteger(variable, match[4] ?? '', 1, 1_000_000);
+    limits[key] = Object.freeze({ max, windowMs: parseDuration(variable, match[5] ?? '') });
+  }
+  return Object.freeze(limits);
+}

@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import type { TokenCodec } from '../credentials/token.codec';
+import { databaseAnswers, type Orm } from '../db/orm';
+
+const READINESS_TIMEOUT_MS = 2000;
+
+/**
+ * `/healthz` (the process is up), `/readyz` (the database answers) and the public access-token
+ * keys at `/.well-known/jwks.json` for other services (empty when access tokens use HS256).
+ */
+export function probes(orm: Orm, tokens: TokenCodec): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/.well-known/jwks.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json({ keys: tokens.publicJwks() });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const ready = await databaseAnswers(orm, READINESS_TIMEOUT_MS);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'database unavailable' });
+  });
+  return router;
+}

@@ -1,0 +1,13 @@
+export const NAME_MAX_LENGTH = 100;
+
+/** Display names are stored trimmed, in NFC. */
+export function normalizeName(name: string): string {
+  return name.trim().normalize('NFC');
+}
+
+/** 1 to NAME_MAX_LENGTH code points once normalised. */
+export function isValidName(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const length = [...normalizeName(value)].length;
+  return length >= 1 && length <= NAME_MAX_LENGTH;
+}

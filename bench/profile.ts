@@ -5,9 +5,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { signup } from './lib/graphql-client';
 import { load, type LoadOptions } from './lib/load';
 import { ROOT, startServer } from './lib/processes';
+import { sql } from './lib/util';
 
 const SERVER_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
@@ -32,7 +33,7 @@ function selfTimeByPackage(file: string): [string, number][] {
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(bucket)?.[1];
     if (pkg) bucket = pkg;
     else if (bucket.startsWith('file://')) bucket = path.relative(ROOT, new URL(bucket).pathname);
-    else if (bucket.startsWith('node:')) bucket = 'node: ' + bucket.slice(5).split('/')[0];
+    else if (bucket.startsWith('node:')) bucket = `node: ${bucket.slice(5).split('/')[0] ?? ''}`;
     else bucket = frame?.functionName ? `(${frame.functionName.replace(/[()]/g, '')})` : '(other)';
     totals.set(bucket, (totals.get(bucket) ?? 0) + delta);
   });
@@ -40,10 +41,8 @@ function selfTimeByPackage(file: string): [string, number][] {
 }
 
 async function main(): Promise<void> {
-  const dbName = `bench_profile_${Date.now()}`;
-  const admin = new Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  await admin.query(`create database "${dbName}"`);
+  const dbName = `bench_profile_${String(Date.now())}`;
+  await sql(SERVER_URL, `create database "${dbName}"`);
   const url = new URL(SERVER_URL);
   url.pathname = `/${dbName}`;
   const profileDir = mkdtempSync(path.join(os.tmpdir(), 'auth-profile-'));
@@ -64,15 +63,11 @@ async function main(): Promise<void> {
       },
       ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
     );
-    const signup = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: 'mutation ($i: SignupInput!) { signup(input: $i) { accessToken } }',
-        variables: { i: { email: 'profile@example.com', password: 'profile password 4711', name: 'Profile' } },
-      }),
+    const { accessToken: token } = await signup(server.url, {
+      email: 'profile@example.com',
+      password: 'profile password 4711',
+      name: 'Profile',
     });
-    const token = ((await signup.json()) as { data: { signup: { accessToken: string } } }).data.signup.accessToken;
     const json = { 'content-type': 'application/json' };
     const ladder: [string, Omit<LoadOptions, 'connections' | 'seconds'>][] = [
       ['`GET /healthz` (Express, helmet)', { url: `${server.url}/healthz` }],
@@ -102,7 +97,7 @@ async function main(): Promise<void> {
     const lines = [
       '# Where a `me` request spends its time',
       '',
-      `${new Date().toISOString()} · ${os.availableParallelism()} cores · Node ${process.version}`,
+      `${new Date().toISOString()} · ${String(os.availableParallelism())} cores · Node ${process.version}`,
       '',
     ];
     lines.push('| endpoint | requests/s | µs per request | added by this layer |', '| --- | ---: | ---: | ---: |');
@@ -112,13 +107,14 @@ async function main(): Promise<void> {
       const result = await load({ ...options, connections: 50, seconds: SECONDS });
       const micros = 1e6 / result.requestsPerSecond;
       lines.push(
-        `| ${name} | ${Math.round(result.requestsPerSecond)} | ${Math.round(micros)} | ${previous ? `+${Math.round(micros - previous)}` : ''} |`,
+        `| ${name} | ${String(Math.round(result.requestsPerSecond))} | ${String(Math.round(micros))} | ${previous ? `+${String(Math.round(micros - previous))}` : ''} |`,
       );
       previous = micros;
     }
     await server.stop();
     const profiles = readdirSync(profileDir).map((f) => path.join(profileDir, f));
     const main = profiles.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+    if (main === undefined) throw new Error(`no CPU profile in ${profileDir}`);
     lines.push('', 'CPU profile of the server process (`--cpu-prof`) over the whole ladder, self time by package:', '');
     lines.push('| where | share of samples |', '| --- | ---: |');
     for (const [bucket, share] of selfTimeByPackage(main).slice(0, 25)) lines.push(`| ${bucket} | ${share.toFixed(1)}% |`);
@@ -128,8 +124,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(profileDir, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
-    await admin.query(`drop database if exists "${dbName}" with (force)`);
-    await admin.end();
+    await sql(SERVER_URL, `drop database if exists "${dbName}" with (force)`);
   }
 }
 

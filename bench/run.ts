@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newId } from '../src/db/uuid';
-import { encodeCursor } from '../src/db/keys';
+import { encodeCursor } from '../src/graphql/connection';
+import { login, signup } from './lib/graphql-client';
 import { load, type LoadResult } from './lib/load';
 import { ROOT, startServer, type Server } from './lib/processes';
 import { fmt, median, sql } from './lib/util';
@@ -43,17 +44,6 @@ function projectEnv(databaseUrl: string | undefined, dataDir: string): Record<st
   };
 }
 
-async function graphql(server: Server, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<any> {
-  const res = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: any; errors?: unknown };
-  if (body.errors) throw new Error(`${server.name}: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
-
 const ME_BODY = JSON.stringify({ query: '{ me { id email name role } }' });
 function meLoad(server: Server, token: string, connections = CONNECTIONS): Promise<LoadResult> {
   return load({
@@ -70,12 +60,14 @@ function baselineMeLoad(server: Server, token: string, connections = CONNECTIONS
 }
 
 function check(result: LoadResult, what: string): void {
-  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${what}: ${result.errors} errors, ${result.non2xx} non-2xx responses`);
+  if (result.errors > 0 || result.non2xx > 0) {
+    throw new Error(`${what}: ${String(result.errors)} errors, ${String(result.non2xx)} non-2xx responses`);
+  }
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const dbName = `bench_${Date.now()}`;
+  const dbName = `bench_${String(Date.now())}`;
   await sql(SERVER_URL, `create database "${dbName}"`);
   const url = new URL(SERVER_URL);
   url.pathname = `/${dbName}`;
@@ -86,19 +78,16 @@ async function main(): Promise<void> {
     out(`# Benchmark results`);
     out();
     out(
-      `${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} · ${os.availableParallelism()} cores · ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · PostgreSQL server (\`DATABASE_URL\`)`,
+      `${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} · ${String(os.availableParallelism())} cores · ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · PostgreSQL server (\`DATABASE_URL\`)`,
     );
-    out(`Each round: ${SECONDS} s of autocannon, ${CONNECTIONS} connections, from a separate process. bcrypt cost ${BCRYPT_COST}.`);
+    out(
+      `Each round: ${String(SECONDS)} s of autocannon, ${String(CONNECTIONS)} connections, from a separate process. bcrypt cost ${String(BCRYPT_COST)}.`,
+    );
     out();
 
-    // The project twice (with and without immediate revocation) and the REST baseline, one database.
+    // The project and the REST baseline, one database.
     const project = await startServer('project', 'bench/servers/project.ts', projectEnv(databaseUrl, dataDir));
     servers.push(project);
-    const noRevocation = await startServer('project-no-revocation', 'bench/servers/project.ts', {
-      ...projectEnv(databaseUrl, dataDir),
-      BENCH_IMMEDIATE_REVOCATION: 'false',
-    });
-    servers.push(noRevocation);
     const baseline = await startServer('baseline', 'bench/servers/baseline.ts', {
       DATABASE_URL: databaseUrl,
       JWT_ACCESS_SECRET: ACCESS_SECRET,
@@ -106,37 +95,9 @@ async function main(): Promise<void> {
     servers.push(baseline);
 
     // Accounts: one through the API (the project's hash format), one for the baseline (plain bcrypt).
-    const signup = await graphql(
-      project,
-      `
-        mutation ($i: SignupInput!) {
-          signup(input: $i) {
-            accessToken
-            user {
-              id
-            }
-          }
-        }
-      `,
-      {
-        i: { email: 'bench@example.com', password: PASSWORD, name: 'Bench' },
-      },
-    );
-    const projectToken = signup.signup.accessToken as string;
+    const projectToken = (await signup(project.url, { email: 'bench@example.com', password: PASSWORD, name: 'Bench' })).accessToken;
     await sql(databaseUrl, `update users set role = 'ADMIN' where email = 'bench@example.com'`);
-    const adminToken = (
-      await graphql(
-        project,
-        `
-          mutation ($i: LoginInput!) {
-            login(input: $i) {
-              accessToken
-            }
-          }
-        `,
-        { i: { email: 'bench@example.com', password: PASSWORD } },
-      )
-    ).login.accessToken as string;
+    const adminToken = (await login(project.url, { email: 'bench@example.com', password: PASSWORD })).accessToken;
     await sql(
       databaseUrl,
       `insert into users (id, email, name, password_hash, role, is_active, created_at, updated_at) values ($1, 'baseline@example.com', 'Baseline', $2, 'USER', true, now(), now())`,
@@ -151,20 +112,20 @@ async function main(): Promise<void> {
 
     // Warm-up, not measured.
     await meLoad(project, projectToken, 10);
-    await meLoad(noRevocation, projectToken, 10);
     await baselineMeLoad(baseline, baselineToken, 10);
 
-    // 1. `me`: project vs baseline, and immediate revocation vs none, interleaved A B C A B C.
-    const rounds: Record<'project' | 'noRevocation' | 'baseline', LoadResult[]> = { project: [], noRevocation: [], baseline: [] };
+    // 1. `me`: project vs baseline, interleaved A B A B.
+    const rounds: Record<'project' | 'baseline', LoadResult[]> = { project: [], baseline: [] };
     for (let round = 0; round < ROUNDS; round++) {
       rounds.project.push(await meLoad(project, projectToken));
-      rounds.noRevocation.push(await meLoad(noRevocation, projectToken));
       rounds.baseline.push(await baselineMeLoad(baseline, baselineToken));
     }
-    for (const [name, results] of Object.entries(rounds)) results.forEach((r) => check(r, `me (${name})`));
+    for (const [name, results] of Object.entries(rounds)) {
+      for (const result of results) check(result, `me (${name})`);
+    }
     const rps = (results: LoadResult[]): number => median(results.map((r) => r.requestsPerSecond));
     const p = (results: LoadResult[], key: 'p50' | 'p99'): number => median(results.map((r) => r[key]));
-    out(`## 1. \`me\`: project vs REST baseline (median of ${ROUNDS} interleaved rounds)`);
+    out(`## 1. \`me\`: project vs REST baseline (median of ${String(ROUNDS)} interleaved rounds)`);
     out();
     out(`| server | requests/s | p50 ms | p99 ms | vs baseline |`);
     out(`| --- | ---: | ---: | ---: | ---: |`);
@@ -175,18 +136,11 @@ async function main(): Promise<void> {
     out(
       `| project, immediate revocation (user + session, one query) | ${fmt(rps(rounds.project))} | ${fmt(p(rounds.project, 'p50'))} | ${fmt(p(rounds.project, 'p99'))} | ${fmt(rps(rounds.project) / baseRps, 2)}x |`,
     );
+    out();
     out(
-      `| project, no revocation check (user by id only) | ${fmt(rps(rounds.noRevocation))} | ${fmt(p(rounds.noRevocation, 'p50'))} | ${fmt(p(rounds.noRevocation, 'p99'))} | ${fmt(rps(rounds.noRevocation) / baseRps, 2)}x |`,
+      `Rounds (req/s): project ${rounds.project.map((r) => fmt(r.requestsPerSecond)).join(', ')}; baseline ${rounds.baseline.map((r) => fmt(r.requestsPerSecond)).join(', ')}.`,
     );
     out();
-    const revocationCost = rps(rounds.project) / rps(rounds.noRevocation);
-    out(`Immediate revocation keeps ${fmt(revocationCost * 100, 1)}% of the no-revocation throughput (goal: at least 90%).`);
-    out(
-      `Rounds (req/s): project ${rounds.project.map((r) => fmt(r.requestsPerSecond)).join(', ')}; no revocation ${rounds.noRevocation.map((r) => fmt(r.requestsPerSecond)).join(', ')}; baseline ${rounds.baseline.map((r) => fmt(r.requestsPerSecond)).join(', ')}.`,
-    );
-    out();
-    await noRevocation.stop();
-    servers.splice(servers.indexOf(noRevocation), 1);
     if (process.env['BENCH_ONLY'] === 'me') return; // quick iterations on the hot path; RESULTS.md untouched
 
     // 2. Logins/s against the physical limit: cores / time of one hash comparison at the same cost.
@@ -226,7 +180,7 @@ async function main(): Promise<void> {
     out(`## 2. Logins/s vs the physical limit`);
     out();
     out(
-      `One bcrypt comparison at cost ${BCRYPT_COST} takes ${fmt(hashMs, 1)} ms here, so ${os.availableParallelism()} cores allow at most ${fmt(physical, 1)} logins/s.`,
+      `One bcrypt comparison at cost ${String(BCRYPT_COST)} takes ${fmt(hashMs, 1)} ms here, so ${String(os.availableParallelism())} cores allow at most ${fmt(physical, 1)} logins/s.`,
     );
     out();
     out(`| server | logins/s | share of the limit | p50 ms | p99 ms |`);
@@ -273,8 +227,8 @@ async function main(): Promise<void> {
       const names: string[] = [];
       for (let i = offset; i < Math.min(offset + batch, SEED_USERS); i++) {
         ids.push(newId());
-        emails.push(`seed-${i}@example.com`);
-        names.push(`Seed User ${i}`);
+        emails.push(`seed-${String(i)}@example.com`);
+        names.push(`Seed User ${String(i)}`);
       }
       await sql(
         databaseUrl,
@@ -286,7 +240,8 @@ async function main(): Promise<void> {
     await sql(databaseUrl, 'analyze users');
     const seedSeconds = (Date.now() - seedStarted) / 1000;
     const deepOffset = Math.max(0, SEED_USERS - 1000);
-    const deepId = (await sql(databaseUrl, 'select id from users order by id offset $1 limit 1', [deepOffset])).rows[0]?.['id'] as string;
+    const deepId = (await sql(databaseUrl, 'select id from users order by id offset $1 limit 1', [deepOffset])).rows[0]?.['id'];
+    if (typeof deepId !== 'string') throw new Error(`no user ${fmt(deepOffset)} rows deep`);
     const usersQuery =
       'query ($after: String) { users(first: 20, after: $after) { totalCount edges { node { id name email } } pageInfo { hasNextPage endCursor } } }';
     const pageLoad = (after: string | null): Promise<LoadResult> =>

@@ -11,7 +11,9 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+      server.close(() => {
+        resolve(port);
+      });
     });
   });
 }
@@ -51,12 +53,16 @@ export async function startServer(
     stdio: ['ignore', options.onStdout ? 'pipe' : 'ignore', 'pipe'],
   });
   const { onStdout } = options;
-  if (onStdout) child.stdout?.on('data', (chunk: Buffer) => onStdout(chunk.toString()));
+  if (onStdout) {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      onStdout(chunk.toString());
+    });
+  }
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${String(port)}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited during start-up: ${stderr}`);
@@ -79,14 +85,19 @@ export async function startServer(
     child,
     readyAfterMs,
     peakRssMiB: () => {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const status = readFileSync(`/proc/${String(child.pid)}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       return kb / 1024;
     },
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        child.once('exit', () => {
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };

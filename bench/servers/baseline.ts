@@ -7,7 +7,9 @@ import jwt from 'jsonwebtoken';
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 
-const key = createSecretKey(Buffer.from(process.env['JWT_ACCESS_SECRET'] as string));
+const secret = process.env['JWT_ACCESS_SECRET'];
+if (!secret) throw new Error('JWT_ACCESS_SECRET is not set');
+const key = createSecretKey(Buffer.from(secret));
 const pool = new Pool({ connectionString: process.env['DATABASE_URL'], max: 10 });
 const app = express();
 app.disable('x-powered-by');
@@ -18,7 +20,8 @@ app.get('/users/me', async (req, res) => {
   let sub: string;
   try {
     const claims = jwt.verify(token ?? '', key, { algorithms: ['HS256'], issuer: 'baseline', audience: 'baseline' }) as jwt.JwtPayload;
-    sub = claims.sub as string;
+    if (typeof claims.sub !== 'string') throw new Error('no subject');
+    sub = claims.sub;
   } catch {
     res.status(401).json({ error: 'unauthenticated' });
     return;

@@ -162,7 +162,13 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         await apollo.stop();
-        if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        if (httpServer.listening) {
+          await new Promise<void>((resolve) => {
+            httpServer.close(() => {
+              resolve();
+            });
+          });
+        }
         await passwords.close();
         await services.rateLimits.close();
         try {

@@ -67,7 +67,7 @@ export function createLogger(
   if (config.logFormat === 'pretty') {
     return pino(
       options,
-      pinoPretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }),
+      pinoPretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }),
     );
   }
   return pino(options);

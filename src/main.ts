@@ -42,9 +42,9 @@ async function main(): Promise<void> {
   });
   const { address, port } = app.httpServer.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
-  const url = `http://${host}:${port}/graphql`;
+  const url = `http://${host}:${String(port)}/graphql`;
   // A wildcard address is not something to open in a browser: point people at localhost.
-  const localUrl = address === '0.0.0.0' || address === '::' ? `http://localhost:${port}/graphql` : url;
+  const localUrl = address === '0.0.0.0' || address === '::' ? `http://localhost:${String(port)}/graphql` : url;
   logger.info(
     {
       url,

@@ -20,8 +20,8 @@ export enum AuditEventType {
 registerEnumType(AuditEventType, { name: 'AuditEventType', description: 'What happened to an account or a session.' });
 
 /**
- * One security-relevant event. Written with a direct INSERT at the moment it happens, so it
- * survives a request that fails afterwards (a failed login is recorded although login throws).
+ * One security-relevant event, written in the transaction of the mutation it describes, so the
+ * two commit together or not at all (a failed login's event is that request's only write).
  * No foreign keys: events outlive the users and sessions they name. Never holds a password,
  * a token or a hash; a failed login stores no email.
  */

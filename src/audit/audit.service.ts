@@ -2,10 +2,10 @@ import type { FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { isUuid, newId } from '../db/uuid';
 import { InvalidInput } from '../errors';
-import { connectionFrom, decodeCursor } from '../graphql/connection';
+import { connectionFrom, decodeCursor, type ConnectionShape } from '../graphql/connection';
 import type { ClientInfo } from '../validation/client-info';
 import { AuditEvent, type AuditEventType } from './audit-event.entity';
-import { AUDIT_PAGE_DEFAULT, type AuditEventConnection, type AuditLogArgs } from './audit.types';
+import { AUDIT_PAGE_DEFAULT, type AuditLogArgs } from './audit.types';
 
 const DETAIL_MAX = 200;
 
@@ -30,9 +30,8 @@ export function originOf(client: ClientInfo, actorId: string | null): AuditOrigi
 /** The `audit_events` table: append-only security events, readable by ADMIN. */
 export class AuditService {
   /**
-   * Writes one event at once with a direct INSERT: it does not wait for (or depend on) a
-   * later flush of the unit of work. Inside a transaction (`em` being its manager) it
-   * commits or rolls back with the change it describes.
+   * Writes one event with a direct INSERT (it does not wait for a later flush of the unit of work).
+   * Pass the mutation's transaction: the event commits or rolls back with the change it describes.
    */
   async record(em: SqlEntityManager, origin: AuditOrigin, event: NewAuditEvent): Promise<void> {
     await em.insert(AuditEvent, {
@@ -49,7 +48,7 @@ export class AuditService {
   }
 
   /** Newest first, keyset pagination on the time-ordered primary key. */
-  async list(em: SqlEntityManager, args: AuditLogArgs): Promise<AuditEventConnection> {
+  async list(em: SqlEntityManager, args: AuditLogArgs): Promise<ConnectionShape<AuditEvent>> {
     const first = args.first ?? AUDIT_PAGE_DEFAULT;
     const filter: FilterQuery<AuditEvent> = {};
     if (args.userId) {

@@ -30,7 +30,7 @@ export class AuthResolver {
   @RateLimited('refreshToken', { ip: true })
   async refreshToken(@Arg('token', () => String, { nullable: true }) token: string | null, @Ctx() ctx: Context): Promise<AuthPayload> {
     const transport = token ? TokenTransport.BODY : TokenTransport.COOKIE;
-    const presented = token || ctx.refreshCookie.read();
+    const presented = token ?? ctx.refreshCookie.read();
     if (!presented) throw new AuthenticationFailure(AuthReason.TOKEN_MISSING, 'No refresh token was given and no refresh cookie was sent');
     return payload(ctx, await this.auth.refresh(ctx.em, presented, ctx.client), transport);
   }
@@ -56,5 +56,10 @@ function payload(
   ctx.auth.signedInAs({ user, session });
   const cookieMode = transport === TokenTransport.COOKIE;
   if (cookieMode) ctx.refreshCookie.set(refresh.token, refresh.expiresAt);
-  return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: cookieMode ? null : refresh.token, user };
+  return Object.assign(new AuthPayload(), {
+    accessToken: access.token,
+    accessTokenExpiresAt: access.expiresAt,
+    refreshToken: cookieMode ? null : refresh.token,
+    user,
+  });
 }

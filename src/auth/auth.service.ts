@@ -16,7 +16,11 @@ export interface Credentials {
   readonly password: string;
 }
 
-/** The sign-in flows: signup, login, refresh and password change, each ending in a token pair for one session. */
+/**
+ * The sign-in flows: signup, login, refresh and password change, each ending in a token pair for
+ * one session. Each writes everything it writes (account, session, tokens, audit event) in one
+ * transaction; password hashing runs before it, never while it holds a connection.
+ */
 export class AuthService {
   constructor(
     private readonly users: UserService,
@@ -28,14 +32,17 @@ export class AuthService {
 
   /** Always creates a USER; roles are raised only by an ADMIN. */
   async signup(em: SqlEntityManager, input: Credentials & { readonly name: string }, client: ClientInfo): Promise<IssuedSession> {
-    const user = await this.users.create(em, { email: input.email, name: input.name, password: input.password, role: Role.USER });
-    const issued = await this.sessions.start(em, user, client);
-    await this.audit.record(em, originOf(client, user.id), {
-      type: AuditEventType.SIGNUP,
-      subjectId: user.id,
-      sessionId: issued.session.id,
+    const passwordHash = await this.users.hashPassword(input.password);
+    return em.transactional(async (tx) => {
+      const user = await this.users.insert(tx, { email: input.email, name: input.name, passwordHash, role: Role.USER });
+      const issued = await this.sessions.start(tx, user, client);
+      await this.audit.record(tx, originOf(client, user.id), {
+        type: AuditEventType.SIGNUP,
+        subjectId: user.id,
+        sessionId: issued.session.id,
+      });
+      return issued;
     });
-    return issued;
   }
 
   /**
@@ -49,7 +56,7 @@ export class AuthService {
       : await this.passwords.verifyAgainstNothing(input.password);
     if (!found || !valid || !found.user.isActive) {
       const reason = !found || !valid ? AuthReason.INVALID_CREDENTIALS : AuthReason.ACCOUNT_DISABLED;
-      // Written at once, so it stays although login throws; no email is stored for an unknown account.
+      // The failure's only write, committed before the error goes out; no email is stored for an unknown account.
       await this.audit.record(em, originOf(client, null), {
         type: AuditEventType.LOGIN_FAILED,
         subjectId: found?.user.id ?? null,
@@ -57,25 +64,45 @@ export class AuthService {
       });
       throw new AuthenticationFailure(reason);
     }
-    this.users.recordLogin(found.user);
-    const issued = await this.sessions.start(em, found.user, client);
-    await this.audit.record(em, originOf(client, found.user.id), {
-      type: AuditEventType.LOGIN_SUCCEEDED,
-      subjectId: found.user.id,
-      sessionId: issued.session.id,
+    const { user } = found;
+    return em.transactional(async (tx) => {
+      await this.users.recordLogin(tx, user);
+      const issued = await this.sessions.start(tx, user, client);
+      await this.audit.record(tx, originOf(client, user.id), {
+        type: AuditEventType.LOGIN_SUCCEEDED,
+        subjectId: user.id,
+        sessionId: issued.session.id,
+      });
+      return issued;
     });
-    return issued;
   }
 
-  /** Exchanges a refresh token (single use) for a new pair of the same session. */
+  /**
+   * Exchanges a refresh token (single use) for a new pair of the same session. A reuse ends the
+   * session; the revocation and its audit event commit before REFRESH_TOKEN_REUSED goes out.
+   */
   async refresh(em: SqlEntityManager, token: string, client: ClientInfo): Promise<IssuedSession> {
     const claims = this.tokens.verifyRefresh(token);
-    const issued = await this.sessions.rotate(em, claims, token, client);
-    await this.audit.record(em, originOf(client, issued.user.id), {
-      type: AuditEventType.TOKEN_REFRESHED,
-      subjectId: issued.user.id,
-      sessionId: issued.session.id,
+    const issued = await em.transactional(async (tx) => {
+      const rotated = await this.sessions.rotate(tx, claims, token, client);
+      if (rotated === 'reused') {
+        await this.sessions.revoke(tx, claims.sid);
+        // The presenter may be a thief: no actor, the account and session it targeted as subject.
+        await this.audit.record(tx, originOf(client, null), {
+          type: AuditEventType.REFRESH_TOKEN_REUSED,
+          subjectId: claims.sub,
+          sessionId: claims.sid,
+        });
+        return undefined;
+      }
+      await this.audit.record(tx, originOf(client, rotated.user.id), {
+        type: AuditEventType.TOKEN_REFRESHED,
+        subjectId: rotated.user.id,
+        sessionId: rotated.session.id,
+      });
+      return rotated;
     });
+    if (!issued) throw new AuthenticationFailure(AuthReason.REFRESH_TOKEN_REUSED);
     return issued;
   }
 

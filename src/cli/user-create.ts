@@ -3,7 +3,7 @@ import { IsEnum, validate } from 'class-validator';
 import { createInterface } from 'node:readline';
 import type { ReadStream } from 'node:tty';
 import { parseArgs } from 'node:util';
-import { Role } from '../access/role';
+import { isRole, Role } from '../access/role';
 import { ConfigError, loadConfig } from '../config/config';
 import { PasswordHasher } from '../credentials/password.hasher';
 import { openDatabase } from '../db/orm';
@@ -93,13 +93,15 @@ function parseArguments(argv: string[]): NewUserArguments | 'help' {
     throw new CliError(`${(error as Error).message} (see --help)`);
   }
   if (values.help) return 'help';
-  const missing = (['email', 'role'] as const).filter((flag) => values[flag] === undefined).map((flag) => `--${flag}`);
-  if (missing.length > 0) throw new CliError(`${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required (see --help)`);
-
+  const { email, role, name } = values;
+  if (email === undefined || role === undefined) {
+    const missing = [email === undefined ? '--email' : undefined, role === undefined ? '--role' : undefined].filter(Boolean);
+    throw new CliError(`${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required (see --help)`);
+  }
   const args = new NewUserArguments();
-  args.email = values.email as string;
-  args.role = (values.role as string).trim().toUpperCase();
-  args.name = values.name ?? args.email.trim().split('@')[0];
+  args.email = email;
+  args.role = role.trim().toUpperCase();
+  args.name = name ?? email.trim().split('@')[0] ?? '';
   return args;
 }
 
@@ -133,10 +135,15 @@ function readHidden(input: ReadStream, prompt: string): Promise<string> {
       // Arrow and function keys arrive as one escape sequence: not part of a password.
       if (chunk.startsWith('\u001b')) return;
       for (const char of chunk) {
-        if (char === '\r' || char === '\n') return finish();
-        if (char === '\u0003') return finish(new CliError('cancelled', 130));
-        if (char === '\u0004' && value === '') return finish(new CliError('cancelled', 130));
-        if (char === '\u007f' || char === '\b') value = [...value].slice(0, -1).join('');
+        if (char === '\r' || char === '\n') {
+          finish();
+          return;
+        }
+        if (char === '\u0003' || (char === '\u0004' && value === '')) {
+          finish(new CliError('cancelled', 130));
+          return;
+        }
+        if (char === '\u007f' || char === '\b') value = Array.from(value).slice(0, -1).join('');
         else if (char === '\u0015') value = '';
         else if (char >= ' ') value += char;
       }
@@ -185,13 +192,9 @@ async function run(argv: string[]): Promise<void> {
   const orm = await openDatabase(config, logger);
   const passwords = new PasswordHasher(config.bcryptCost);
   try {
+    if (!isRole(args.role)) throw new CliError(`--role must be one of ${ROLES.join(', ')}`);
     const users = new UserService(passwords);
-    const user = await users.create(orm.em.fork(), {
-      email: args.email,
-      name: args.name,
-      password: args.password,
-      role: args.role as Role,
-    });
+    const user = await users.create(orm.em.fork(), { email: args.email, name: args.name, password: args.password, role: args.role });
     process.stdout.write(`Created ${user.role} user ${user.email} with id ${user.id}\n`);
   } catch (error) {
     if (error instanceof InvalidInput) throw invalid(error.fields);

@@ -22,7 +22,7 @@ function isOperation(name: string): name is RateLimitedOperation {
 /** RATE_LIMITS: `off`, or entries such as `login:account=5/15m` applied over the defaults. */
 export function parseRateLimits(raw: string | undefined): RateLimits | 'off' {
   const variable = 'RATE_LIMITS';
-  if (raw !== undefined && raw.trim().toLowerCase() === 'off') return 'off';
+  if (raw?.trim().toLowerCase() === 'off') return 'off';
   const limits: Partial<Record<`${RateLimitedOperation}:${RateLimitKey}`, RateLimitRule>> = {};
   const entries = [DEFAULT_RATE_LIMITS, raw ?? '']
     .join(',')
@@ -43,7 +43,7 @@ export function parseRateLimits(raw: string | undefined): RateLimits | 'off' {
     // A refresh token is its own credential: there is no account to count before verifying it.
     if (key === 'refreshToken:account') throw new ConfigError(variable, 'has no refreshToken:account limit (refreshToken:ip only)');
     if (match[3]) {
-      delete limits[key];
+      limits[key] = undefined; // `off`: no limit of this kind
       continue;
     }
     const max = parseInteger(variable, match[4] ?? '', 1, 1_000_000);

@@ -31,7 +31,7 @@ export function parseSigningKeys(raw: string | undefined): readonly SigningKey[]
   }
   const seen = new Set<string>();
   const keys = parsed.map((entry: unknown, index): SigningKey => {
-    const at = `entry ${index}`;
+    const at = `entry ${String(index)}`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
       throw new ConfigError(variable, `${at} must be an object with kid, alg and privateKey`);
     }

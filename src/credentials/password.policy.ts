@@ -1,4 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
+import { codePointLength } from '../validation/text';
 
 /**
  * The one password policy, after NIST SP 800-63B: a length range counted in Unicode code
@@ -16,7 +17,7 @@ export const PASSWORD_MAX_LENGTH = 256;
  */
 export const PASSWORD_MAX_UNITS = PASSWORD_MAX_LENGTH * 4;
 
-export const PASSWORD_LENGTH_MESSAGE = `must be between ${PASSWORD_MIN_LENGTH} and ${PASSWORD_MAX_LENGTH} characters`;
+export const PASSWORD_LENGTH_MESSAGE = `must be between ${String(PASSWORD_MIN_LENGTH)} and ${String(PASSWORD_MAX_LENGTH)} characters`;
 export const PASSWORD_COMMON_MESSAGE = 'is too common; choose a less guessable password';
 export const PASSWORD_EMAIL_MESSAGE = 'must not be your email address or the part before the @';
 
@@ -27,7 +28,7 @@ function comparable(text: string): string {
 
 /** Length in Unicode code points of the NFC form, as NIST SP 800-63B counts it. */
 export function passwordLength(password: string): number {
-  return [...password.normalize('NFC')].length;
+  return codePointLength(password.normalize('NFC'));
 }
 
 /**
@@ -37,7 +38,7 @@ export function passwordLength(password: string): number {
  * length rule refuses them already.
  */
 const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
-  dictionary['passwords-common'].map(comparable).filter((password) => [...password].length >= PASSWORD_MIN_LENGTH),
+  dictionary['passwords-common'].map(comparable).filter((password) => codePointLength(password) >= PASSWORD_MIN_LENGTH),
 );
 
 /** How many entries of the shipped list a password of an allowed length can match. */

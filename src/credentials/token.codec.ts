@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import type { Config } from '../config/config';
 import type { SigningKey } from '../config/signing-keys';
 import { AuthReason, AuthenticationFailure } from '../errors';
-import type { Role } from '../access/role';
+import { isRole, type Role } from '../access/role';
 
 export type TokenType = 'access' | 'refresh';
 
@@ -96,8 +96,8 @@ export class TokenCodec {
   verifyAccess(token: string): AccessClaims {
     const payload = this.verify('access', token);
     const { role } = payload;
-    if (typeof role !== 'string') throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
-    return { sub: payload.sub, sid: payload.sid, jti: payload.jti, exp: payload.exp, role: role as Role };
+    if (!isRole(role)) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
+    return { sub: payload.sub, sid: payload.sid, jti: payload.jti, exp: payload.exp, role };
   }
 
   verifyRefresh(token: string): RefreshClaims {

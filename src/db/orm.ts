@@ -30,7 +30,13 @@ export const ENTITIES = [User, Session, RefreshToken, AuditEvent];
 export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger?: Logger): Options {
   const common = {
     // The ORM's own messages (migrations applied) go to the service log, never to stdout.
-    ...(logger ? { logger: (message: string) => logger.info({ component: 'orm' }, message) } : {}),
+    ...(logger
+      ? {
+          logger: (message: string) => {
+            logger.info({ component: 'orm' }, message);
+          },
+        }
+      : {}),
     colors: false,
     entities: ENTITIES,
     metadataProvider: ReflectMetadataProvider,
@@ -107,7 +113,9 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
 export async function databaseAnswers(orm: Orm, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
+    timer = setTimeout(() => {
+      resolve(false);
+    }, timeoutMs);
   });
   const probe = orm.em
     .getConnection()

@@ -12,7 +12,7 @@ import { InvalidInput } from '../errors';
 export const PAGE_MAX = 100;
 
 @ObjectType()
-export class PageInfo {
+export class PageInfo implements PageInfoShape {
   @Field(() => Boolean)
   hasNextPage!: boolean;
 
@@ -20,15 +20,21 @@ export class PageInfo {
   endCursor!: string | null;
 }
 
-export interface Edge<T> {
-  cursor: string;
-  node: T;
+export interface PageInfoShape {
+  readonly hasNextPage: boolean;
+  readonly endCursor: string | null;
 }
 
+export interface Edge<T> {
+  readonly cursor: string;
+  readonly node: T;
+}
+
+/** One page of a list, as services return it; `Connection(...)` types it for GraphQL. */
 export interface ConnectionShape<T> {
-  edges: Edge<T>[];
-  pageInfo: PageInfo;
-  totalCount: number;
+  readonly edges: readonly Edge<T>[];
+  readonly pageInfo: PageInfoShape;
+  readonly totalCount: number;
 }
 
 /**

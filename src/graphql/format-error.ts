@@ -61,8 +61,8 @@ function knownError(error: unknown): { message: string; extensions: Record<strin
   if (original instanceof GraphQLError && (!(original.originalError instanceof Error) || original.originalError instanceof GraphQLError)) {
     const code = original.extensions['code'];
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
-      const variable = VARIABLE_ERROR.exec(original.message);
-      if (variable) return variableError(variable[1], original.message);
+      const variable = VARIABLE_ERROR.exec(original.message)?.[1];
+      if (variable !== undefined) return variableError(variable, original.message);
       return { message: original.message, extensions: { code } };
     }
   }

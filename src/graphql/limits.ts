@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
@@ -59,7 +59,7 @@ const pageSizeEstimator: ComplexityEstimator = ({ field, args, childComplexity }
  * The cost limit runs once the operation is known, because a page size often comes in a
  * variable (`users(first: $n)`), which validation rules cannot see.
  */
-function costLimitPlugin(maxCost: number): ApolloServerPlugin<BaseContext> {
+function costLimitPlugin(maxCost: number): ApolloServerPlugin {
   const estimators = [pageSizeEstimator];
   // Without variables an operation's cost never changes: computed once per parsed document
   // (Apollo reuses the DocumentNode of a query it has seen), not on every request.
@@ -81,7 +81,7 @@ function costLimitPlugin(maxCost: number): ApolloServerPlugin<BaseContext> {
               cost = getComplexity({ schema, query: document, variables, operationName: operation.name?.value, estimators });
             } catch {
               // graphql-query-complexity stops at 10,000 evaluated nodes (fragments spread many times).
-              throw limitExceeded(`Query cost limit of ${maxCost} exceeded.`);
+              throw limitExceeded(`Query cost limit of ${String(maxCost)} exceeded.`);
             }
             if (constant) {
               const byOperation = constantCosts.get(document) ?? new Map<string, number>();
@@ -89,7 +89,7 @@ function costLimitPlugin(maxCost: number): ApolloServerPlugin<BaseContext> {
               constantCosts.set(document, byOperation);
             }
           }
-          if (cost > maxCost) throw limitExceeded(`Query cost limit of ${maxCost} exceeded, found ${cost}.`);
+          if (cost > maxCost) throw limitExceeded(`Query cost limit of ${String(maxCost)} exceeded, found ${String(cost)}.`);
         },
       };
     },
@@ -99,7 +99,7 @@ function costLimitPlugin(maxCost: number): ApolloServerPlugin<BaseContext> {
 export interface GraphQLLimitOptions {
   readonly parseOptions: ParseOptions;
   readonly validationRules: ValidationRule[];
-  readonly plugins: ApolloServerPlugin<BaseContext>[];
+  readonly plugins: ApolloServerPlugin[];
 }
 
 /**
@@ -109,7 +109,7 @@ export interface GraphQLLimitOptions {
  */
 export function graphqlLimits(limits = GRAPHQL_LIMITS): GraphQLLimitOptions {
   return {
-    parseOptions: { maxTokens: limits.maxTokens },
+    parseOptions: { maxLexicalTokens: limits.maxTokens },
     validationRules: [
       maxAliasesRule({ n: limits.maxAliases, allowList: [], ...REJECTION }),
       maxDirectivesRule({ n: limits.maxDirectives, ...REJECTION }),

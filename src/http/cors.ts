@@ -7,7 +7,7 @@ import type { RequestHandler } from 'express';
  */
 export function corsAllowlist(origins: readonly string[]): RequestHandler {
   const allowed = new Set(origins);
-  const listed = cors<cors.CorsRequest>({ origin: true, credentials: true, maxAge: 600 });
+  const listed = cors({ origin: true, credentials: true, maxAge: 600 });
   return (req, res, next) => {
     res.vary('Origin');
     const origin = req.get('origin');

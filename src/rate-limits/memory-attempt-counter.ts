@@ -19,7 +19,9 @@ export class MemoryAttemptCounter implements AttemptCounter {
 
   constructor(private readonly now: () => number = Date.now) {
     // Buckets nobody touches again would otherwise stay forever (one per email ever tried).
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper = setInterval(() => {
+      this.sweep();
+    }, SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
 
@@ -30,9 +32,10 @@ export class MemoryAttemptCounter implements AttemptCounter {
     const earlier = bucket.times.length;
     const counted = earlier < rule.max;
     if (counted) bucket.times.push(now);
-    if (bucket.times.length > 0) this.buckets.set(key, bucket);
-    else this.buckets.delete(key);
-    return { earlier, counted, retryAfterMs: counted ? 0 : bucket.times[0] + rule.windowMs - now };
+    const [oldest] = bucket.times;
+    if (oldest === undefined) this.buckets.delete(key);
+    else this.buckets.set(key, bucket);
+    return { earlier, counted, retryAfterMs: counted || oldest === undefined ? 0 : oldest + rule.windowMs - now };
   }
 
   close(): Promise<void> {
@@ -44,7 +47,8 @@ export class MemoryAttemptCounter implements AttemptCounter {
   private sweep(): void {
     const now = this.now();
     for (const [key, bucket] of this.buckets) {
-      if (bucket.times[bucket.times.length - 1] <= now - bucket.windowMs) this.buckets.delete(key);
+      const newest = bucket.times.at(-1);
+      if (newest === undefined || newest <= now - bucket.windowMs) this.buckets.delete(key);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { getGraphQLRateLimiter, type Identity, type Store } from 'graphql-rate-limit';
+import { getGraphQLRateLimiter, Store, type Identity } from 'graphql-rate-limit';
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/config';
 import type { RateLimitedOperation, RateLimitKey, RateLimitRule, RateLimits } from '../config/rate-limit-rules';
@@ -10,7 +10,7 @@ import { MemoryAttemptCounter } from './memory-attempt-counter';
 import { RedisAttemptCounter } from './redis-attempt-counter';
 
 /** The subject of each kind of bucket, computed only when a rule of that kind is configured. */
-export type RateLimitSubjects = { readonly [K in RateLimitKey]?: () => string | Promise<string> };
+export type RateLimitSubjects = Readonly<Partial<Record<RateLimitKey, () => string | Promise<string>>>>;
 
 /** The IP bucket is taken first: a flood from one address does not use up its victims' account budgets. */
 const KEY_ORDER: readonly RateLimitKey[] = ['ip', 'account'];
@@ -25,20 +25,24 @@ export const UNAVAILABLE_MESSAGE = 'Rate limiting is unavailable; try again shor
  * entries are stamped never to expire under the library's own clock, and its `earlier + 1 > max`
  * is exactly the counter's verdict.
  */
-class AtomicTakeStore implements Store {
+class AtomicTakeStore extends Store {
   verdict: Verdict | undefined;
 
   constructor(
     private readonly counter: AttemptCounter,
     private readonly rule: RateLimitRule,
-  ) {}
+  ) {
+    super();
+  }
 
   async getForIdentity({ fieldIdentity, contextIdentity }: Identity): Promise<readonly number[]> {
     this.verdict = await this.counter.take(`rate-limit:${fieldIdentity}:${contextIdentity}`, this.rule);
     return new Array<number>(this.verdict.earlier).fill(Number.POSITIVE_INFINITY);
   }
 
-  setForIdentity(): void {}
+  setForIdentity(): void {
+    // Nothing to write: getForIdentity already counted the attempt, atomically.
+  }
 }
 
 /**
@@ -71,7 +75,7 @@ export class RateLimiter {
       try {
         refusal = await limiter(
           { parent: undefined, args: {}, context: `${kind}:${subject}`, info },
-          { max: rule.max, window: `${rule.windowMs}ms` },
+          { max: rule.max, window: `${String(rule.windowMs)}ms` },
         );
       } catch (err) {
         this.logger.warn({ err, operation }, 'rate limit store failed; attempt refused');

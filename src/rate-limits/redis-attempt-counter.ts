@@ -106,7 +106,10 @@ export class RedisAttemptCounter implements AttemptCounter {
   }
 
   async close(): Promise<void> {
-    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
-    else this.redis.disconnect();
+    if (this.redis.status === 'ready') {
+      await this.redis.quit().catch(() => {
+        this.redis.disconnect();
+      });
+    } else this.redis.disconnect();
   }
 }

@@ -2,7 +2,7 @@ import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { Auth } from '../access/auth.decorator';
 import type { Context } from '../context';
 import type { SessionService } from './session.service';
-import { SessionView } from './session.types';
+import { SessionView, type SessionSummary } from './session.types';
 
 @Resolver()
 export class SessionResolver {
@@ -10,7 +10,7 @@ export class SessionResolver {
 
   @Query(() => [SessionView], { nullable: true, description: "The viewer's own live sessions, newest first." })
   @Auth()
-  async sessions(@Ctx() ctx: Context): Promise<SessionView[]> {
+  async sessions(@Ctx() ctx: Context): Promise<SessionSummary[]> {
     return this.sessionService.listLive(ctx.em, await ctx.auth.viewer());
   }
 

@@ -8,7 +8,7 @@ import { AuthReason, AuthenticationFailure } from '../errors';
 import type { User } from '../users/user.entity';
 import type { ClientInfo } from '../validation/client-info';
 import { RefreshToken, Session } from './session.entity';
-import type { SessionView } from './session.types';
+import type { SessionSummary } from './session.types';
 import { ViewerQuery, type Viewer } from './viewer';
 
 /** A session with the token pair just issued for it. */
@@ -60,46 +60,33 @@ export class SessionService {
   async viewer(em: SqlEntityManager, claims: AccessClaims): Promise<Viewer> {
     if (!isUuid(claims.sid)) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
     this.viewerQuery ??= new ViewerQuery(em.getMetadata());
-    const row: Record<string, unknown> | undefined = await em
-      .getConnection()
-      .execute<Record<string, unknown>>(this.viewerQuery.sql, [claims.sid], 'get');
+    const [row] = await em.getConnection().execute<Record<string, unknown>[]>(this.viewerQuery.sql, [claims.sid], 'all');
     if (!row) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
     const { user, session } = this.viewerQuery.map(em, row);
     return { session: this.usable(session, claims), user };
   }
 
   /**
-   * Single-use rotation. The refresh token is consumed with one atomic UPDATE, so of
-   * concurrent refreshes exactly one wins; a replay of a token rotated less than
-   * REFRESH_REUSE_GRACE ago also succeeds (two tabs racing); any other replay ends the
-   * whole session. Everything happens in one transaction: a failure consumes nothing.
+   * Single-use rotation, in the caller's transaction. The refresh token is consumed with one
+   * atomic UPDATE, so of concurrent refreshes exactly one wins; a replay of a token rotated less
+   * than REFRESH_REUSE_GRACE ago also succeeds (two tabs racing); any other replay answers
+   * `reused`, and the caller ends the session.
    */
-  async rotate(em: SqlEntityManager, claims: RefreshClaims, token: string, client: ClientInfo): Promise<IssuedSession> {
+  async rotate(tx: SqlEntityManager, claims: RefreshClaims, token: string, client: ClientInfo): Promise<IssuedSession | 'reused'> {
     const tokenHash = hashToken(token);
-    const outcome = await em.transactional(async (tx): Promise<IssuedSession | 'reused'> => {
-      const session = this.usable(await tx.findOne(Session, { id: claims.sid }, { populate: ['user'] }), claims);
-      const now = new Date();
-      const consumed = await tx.nativeUpdate(RefreshToken, { tokenHash, session: session.id, usedAt: null }, { usedAt: now });
-      if (consumed === 0) {
-        const used = await tx.findOne(RefreshToken, { tokenHash, session: session.id });
-        if (!used?.usedAt) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The refresh token is invalid');
-        if (now.getTime() - used.usedAt.getTime() >= this.settings.refreshReuseGraceMs) return 'reused';
-      }
-      session.lastUsedAt = now;
-      if (client.ip) session.ip = client.ip;
-      return this.issued(session, this.addRefreshToken(tx, session));
-    });
-    if (outcome === 'reused') {
-      await this.revoke(em, claims.sid);
-      // The presenter may be a thief: no actor, the account and session it targeted as subject.
-      await this.audit.record(em, originOf(client, null), {
-        type: AuditEventType.REFRESH_TOKEN_REUSED,
-        subjectId: claims.sub,
-        sessionId: claims.sid,
-      });
-      throw new AuthenticationFailure(AuthReason.REFRESH_TOKEN_REUSED);
+    const session = this.usable(await tx.findOne(Session, { id: claims.sid }, { populate: ['user'] }), claims);
+    const now = new Date();
+    const consumed = await tx.nativeUpdate(RefreshToken, { tokenHash, session: session.id, usedAt: null }, { usedAt: now });
+    if (consumed === 0) {
+      const used = await tx.findOne(RefreshToken, { tokenHash, session: session.id });
+      if (!used?.usedAt) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The refresh token is invalid');
+      if (now.getTime() - used.usedAt.getTime() >= this.settings.refreshReuseGraceMs) return 'reused';
     }
-    return outcome;
+    session.lastUsedAt = now;
+    if (client.ip) session.ip = client.ip;
+    const refresh = this.addRefreshToken(tx, session);
+    await tx.flush();
+    return this.issued(session, refresh);
   }
 
   /** Ends a session: its refresh tokens and the access tokens that name it stop working. */
@@ -108,29 +95,33 @@ export class SessionService {
     return ended > 0;
   }
 
-  /** Logout: ends the viewer's current session and records it. */
-  async logout(em: SqlEntityManager, viewer: Viewer, client: ClientInfo): Promise<boolean> {
-    const ended = await this.revoke(em, viewer.session.id);
-    if (ended) {
-      await this.audit.record(em, originOf(client, viewer.user.id), {
-        type: AuditEventType.LOGOUT,
-        subjectId: viewer.user.id,
-        sessionId: viewer.session.id,
-      });
-    }
-    return ended;
+  /** Logout: ends the viewer's current session and records it, in one transaction. */
+  logout(em: SqlEntityManager, viewer: Viewer, client: ClientInfo): Promise<boolean> {
+    return em.transactional(async (tx) => {
+      const ended = await this.revoke(tx, viewer.session.id);
+      if (ended) {
+        await this.audit.record(tx, originOf(client, viewer.user.id), {
+          type: AuditEventType.LOGOUT,
+          subjectId: viewer.user.id,
+          sessionId: viewer.session.id,
+        });
+      }
+      return ended;
+    });
   }
 
   /** Ends every session of the viewer; one LOGOUT event, its detail says how many sessions ended. */
-  async logoutAll(em: SqlEntityManager, viewer: Viewer, client: ClientInfo): Promise<number> {
-    const ended = await this.revokeAllOf(em, viewer.user.id);
-    await this.audit.record(em, originOf(client, viewer.user.id), {
-      type: AuditEventType.LOGOUT,
-      subjectId: viewer.user.id,
-      sessionId: viewer.session.id,
-      detail: `all sessions (${String(ended)})`,
+  logoutAll(em: SqlEntityManager, viewer: Viewer, client: ClientInfo): Promise<number> {
+    return em.transactional(async (tx) => {
+      const ended = await this.revokeAllOf(tx, viewer.user.id);
+      await this.audit.record(tx, originOf(client, viewer.user.id), {
+        type: AuditEventType.LOGOUT,
+        subjectId: viewer.user.id,
+        sessionId: viewer.session.id,
+        detail: `all sessions (${String(ended)})`,
+      });
+      return ended;
     });
-    return ended;
   }
 
   /** Ends every live session of a user, except `keep` when given; returns how many ended. */
@@ -141,18 +132,20 @@ export class SessionService {
   /** Ends one of the viewer's own sessions; another user's session is never touched. */
   async revokeOwn(em: SqlEntityManager, viewer: Viewer, sessionId: string, client: ClientInfo): Promise<boolean> {
     if (!isUuid(sessionId)) return false;
-    const ended = await em.nativeUpdate(Session, { id: sessionId, user: viewer.user.id, revokedAt: null }, { revokedAt: new Date() });
-    if (ended > 0) {
-      await this.audit.record(em, originOf(client, viewer.user.id), {
-        type: AuditEventType.SESSION_REVOKED,
-        subjectId: viewer.user.id,
-        sessionId,
-      });
-    }
-    return ended > 0;
+    return em.transactional(async (tx) => {
+      const ended = await tx.nativeUpdate(Session, { id: sessionId, user: viewer.user.id, revokedAt: null }, { revokedAt: new Date() });
+      if (ended > 0) {
+        await this.audit.record(tx, originOf(client, viewer.user.id), {
+          type: AuditEventType.SESSION_REVOKED,
+          subjectId: viewer.user.id,
+          sessionId,
+        });
+      }
+      return ended > 0;
+    });
   }
 
-  async listLive(em: SqlEntityManager, viewer: Viewer): Promise<SessionView[]> {
+  async listLive(em: SqlEntityManager, viewer: Viewer): Promise<SessionSummary[]> {
     const sessions = await em.find(
       Session,
       { user: viewer.user.id, revokedAt: null, expiresAt: { $gt: new Date() } },
@@ -181,7 +174,7 @@ export class SessionService {
   }
 
   private usable(session: Session | null, claims: { sub: string; sid: string }): Session {
-    if (!session || session.user.id !== claims.sub) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
+    if (session?.user.id !== claims.sub) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
     if (session.revokedAt) throw new AuthenticationFailure(AuthReason.TOKEN_REVOKED);
     if (session.expiresAt.getTime() <= Date.now()) throw new AuthenticationFailure(AuthReason.TOKEN_EXPIRED);
     if (!session.user.isActive) throw new AuthenticationFailure(AuthReason.ACCOUNT_DISABLED);

@@ -1,7 +1,18 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 
+/** A live session as its owner sees it. */
+export interface SessionSummary {
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date;
+  readonly expiresAt: Date;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+  readonly current: boolean;
+}
+
 @ObjectType('Session', { description: 'A signed-in device or tab: one login and the refresh tokens descended from it.' })
-export class SessionView {
+export class SessionView implements SessionSummary {
   @Field(() => ID)
   id!: string;
 

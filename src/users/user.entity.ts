@@ -38,7 +38,7 @@ export class User {
   @Field(() => Boolean, { nullable: true })
   @Auth({ roles: [Role.MODERATOR, Role.ADMIN] })
   @Property({ type: 'boolean' })
-  isActive: boolean = true;
+  isActive = true;
 
   @Field(() => Date, { simple: true })
   @Property({ type: 'datetime' })

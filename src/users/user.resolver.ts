@@ -2,6 +2,7 @@ import { Arg, Args, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { Auth } from '../access/auth.decorator';
 import { Role } from '../access/role';
 import type { Context } from '../context';
+import type { ConnectionShape } from '../graphql/connection';
 import { User } from './user.entity';
 import type { UserService } from './user.service';
 import { UserConnection, UsersArgs } from './user.types';
@@ -18,7 +19,7 @@ export class UserResolver {
 
   @Query(() => UserConnection, { nullable: true, description: 'Every account, newest last.' })
   @Auth({ roles: [Role.MODERATOR, Role.ADMIN] })
-  users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: Context): Promise<UserConnection> {
+  users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: Context): Promise<ConnectionShape<User>> {
     return this.userService.list(ctx.em, args);
   }
 

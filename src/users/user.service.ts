@@ -4,11 +4,11 @@ import { Role } from '../access/role';
 import type { PasswordHasher } from '../credentials/password.hasher';
 import { isUuid } from '../db/uuid';
 import { InvalidInput } from '../errors';
-import { connectionFrom, decodeCursor } from '../graphql/connection';
+import { connectionFrom, decodeCursor, type ConnectionShape } from '../graphql/connection';
 import { normalizeName } from '../validation/display-name';
 import { normalizeEmail } from '../validation/email';
 import { User } from './user.entity';
-import { USERS_PAGE_DEFAULT, type UserConnection, type UsersArgs } from './user.types';
+import { USERS_PAGE_DEFAULT, type UsersArgs } from './user.types';
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -18,6 +18,14 @@ export interface NewUser {
   readonly email: string;
   readonly name: string;
   readonly password: string;
+  readonly role: Role;
+}
+
+/** An account to insert, its password already hashed (hashing never runs inside a transaction). */
+export interface NewAccount {
+  readonly email: string;
+  readonly name: string;
+  readonly passwordHash: string;
   readonly role: Role;
 }
 
@@ -33,28 +41,36 @@ export class UserService {
 
   constructor(private readonly passwords: PasswordHasher) {}
 
+  /** Hashes a password for `insert`, outside any transaction. */
+  hashPassword(password: string): Promise<string> {
+    return this.passwords.hash(password);
+  }
+
   /**
-   * Creates an account. The unique index decides races: of many concurrent signups with
-   * one email exactly one insert wins, the others get a field error on `email`.
+   * Inserts an account, in the caller's transaction. The unique index decides races: of many
+   * concurrent signups with one email exactly one insert wins, the others get a field error on
+   * `email` (and their transaction rolls back).
    */
-  async create(em: SqlEntityManager, input: NewUser): Promise<User> {
-    const passwordHash = await this.passwords.hash(input.password);
+  async insert(em: SqlEntityManager, account: NewAccount): Promise<User> {
     const user = em.create(User, {
-      email: normalizeEmail(input.email),
-      name: normalizeName(input.name),
-      passwordHash,
-      role: input.role,
+      email: normalizeEmail(account.email),
+      name: normalizeName(account.name),
+      passwordHash: account.passwordHash,
+      role: account.role,
     });
     try {
       await em.flush();
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) {
-        em.clear();
-        throw new InvalidInput({ email: 'is already registered' });
-      }
+      if (error instanceof UniqueConstraintViolationException) throw new InvalidInput({ email: 'is already registered' });
       throw error;
     }
     return user;
+  }
+
+  /** Creates an account on its own (bootstrap admin, `user:create`): hashes, then inserts in a transaction. */
+  async create(em: SqlEntityManager, input: NewUser): Promise<User> {
+    const passwordHash = await this.hashPassword(input.password);
+    return em.transactional((tx) => this.insert(tx, { email: input.email, name: input.name, passwordHash, role: input.role }));
   }
 
   /** Creates the first ADMIN unless a user already has that email (safe to run at every start). */
@@ -89,9 +105,11 @@ export class UserService {
     await em.nativeUpdate(User, { id: userId }, { passwordHash });
   }
 
-  /** Notes a successful login; written with the unit of work's next flush. */
-  recordLogin(user: User): void {
-    user.lastLoginAt = new Date();
+  /** Notes a successful login, in the caller's transaction. */
+  async recordLogin(em: SqlEntityManager, user: User): Promise<void> {
+    const now = new Date();
+    await em.nativeUpdate(User, { id: user.id }, { lastLoginAt: now });
+    user.lastLoginAt = now;
   }
 
   /** ADMIN only (guarded in the resolver). The last active ADMIN cannot be demoted. Call in a transaction. */
@@ -149,7 +167,7 @@ export class UserService {
   }
 
   /** Keyset pagination on the time-ordered primary key: every page costs one index range scan. */
-  async list(em: SqlEntityManager, args: UsersArgs): Promise<UserConnection> {
+  async list(em: SqlEntityManager, args: UsersArgs): Promise<ConnectionShape<User>> {
     const first = args.first ?? USERS_PAGE_DEFAULT;
     const filter: FilterQuery<User> = {};
     if (args.role) filter.role = args.role;

@@ -21,6 +21,7 @@ import { errorLoggingPlugin } from './graphql/error-logging.plugin';
 import { formatError } from './graphql/format-error';
 import { graphqlLimits } from './graphql/limits';
 import { corsAllowlist } from './http/cors';
+import { directiveGuard } from './http/directive-guard';
 import { httpErrors } from './http/error-middleware';
 import { probes } from './http/probes';
 import { requestIds } from './http/request-id';
@@ -120,9 +121,11 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       // stopped, killing the process before the password pool and the database are closed.
       stopOnTerminationSignals: false,
       formatError,
-      // Request limits (tokens at parse time, aliases, directives, depth, cost); no batching;
+      // Request limits (tokens at parse time, directives per location, aliases, directives, depth,
+      // cost, at most a few validation errors); no batching;
       // no "Did you mean ...?" schema hints in any error, in any environment.
       parseOptions: limits.parseOptions,
+      validationOptions: limits.validationOptions,
       validationRules: limits.validationRules,
       allowBatchedHttpRequests: false,
       hideSchemaDetailsFromClientErrors: true,
@@ -152,6 +155,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       },
       corsAllowlist(config.corsOrigins),
       express.json({ limit: BODY_LIMIT }),
+      directiveGuard(schema),
       expressMiddleware(apollo, {
         context: contextBuilder({ orm, tokens: services.tokens, sessions: services.sessions, secureCookies: config.isProduction }),
       }),

@@ -3,12 +3,16 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import {
+  type ASTNode,
+  type DirectiveNode,
   type DocumentNode,
   getVariableValues,
   GraphQLError,
+  type GraphQLSchema,
   type ParseOptions,
   type ValidationContext,
   type ValidationRule,
+  visit,
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 
@@ -28,6 +32,10 @@ export const GRAPHQL_LIMITS = Object.freeze({
   maxDepth: 6,
   /** Cost per operation: each field 1, and what a paginated field selects times its page size. */
   maxCost: 5000,
+  /** Directives at one location (a field, a fragment spread, an operation); none repeated unless repeatable. */
+  maxDirectivesPerLocation: 4,
+  /** Validation stops after this many errors and adds one saying so: a bad query cannot ask for a long list. */
+  maxValidationErrors: 5,
 });
 
 /** GraphQL Armor's rules throw unless told otherwise; thrown errors would escape validation as a 500. */
@@ -96,8 +104,45 @@ function costLimitPlugin(maxCost: number): ApolloServerPlugin {
   };
 }
 
+/**
+ * The first problem of the directives at any one location of a fresh document, or undefined: more
+ * than `max` directives, or a non-repeatable directive twice. graphql-js would report each repetition
+ * on its own (and each unknown directive again), so a short document could ask for a hundred errors.
+ */
+export function directiveProblem(document: DocumentNode, schema: GraphQLSchema, max: number): string | undefined {
+  let problem: string | undefined;
+  const check = (node: ASTNode & { readonly directives?: readonly DirectiveNode[] }): false | undefined => {
+    const directives = node.directives ?? [];
+    if (directives.length > max) {
+      problem = `At most ${String(max)} directives are allowed at one location, found ${String(directives.length)}.`;
+      return false;
+    }
+    const seen = new Set<string>();
+    for (const { name } of directives) {
+      if (seen.has(name.value) && schema.getDirective(name.value)?.isRepeatable !== true) {
+        problem = `The directive "@${name.value}" is repeated at one location.`;
+        return false;
+      }
+      seen.add(name.value);
+    }
+    return undefined;
+  };
+  // Returning false from a visitor stops the whole walk: the first problem is the only one reported.
+  const stopAtProblem = { enter: check };
+  visit(document, {
+    OperationDefinition: stopAtProblem,
+    Field: stopAtProblem,
+    FragmentSpread: stopAtProblem,
+    InlineFragment: stopAtProblem,
+    FragmentDefinition: stopAtProblem,
+    VariableDefinition: stopAtProblem,
+  });
+  return problem;
+}
+
 export interface GraphQLLimitOptions {
   readonly parseOptions: ParseOptions;
+  readonly validationOptions: { readonly maxErrors: number };
   readonly validationRules: ValidationRule[];
   readonly plugins: ApolloServerPlugin[];
 }
@@ -110,6 +155,7 @@ export interface GraphQLLimitOptions {
 export function graphqlLimits(limits = GRAPHQL_LIMITS): GraphQLLimitOptions {
   return {
     parseOptions: { maxLexicalTokens: limits.maxTokens },
+    validationOptions: { maxErrors: limits.maxValidationErrors },
     validationRules: [
       maxAliasesRule({ n: limits.maxAliases, allowList: [], ...REJECTION }),
       maxDirectivesRule({ n: limits.maxDirectives, ...REJECTION }),

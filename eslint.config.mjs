@@ -1,11 +1,12 @@
-// Lint rules: typescript-eslint's type-aware recommended set; formatting is Prettier's job.
+// Lint rules: typescript-eslint's strictest type-aware sets (strict and stylistic); formatting is Prettier's job.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', 'test-artifacts/', 'examples/generated/', 'examples/spa/dist/'] },
   js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
+  ...tseslint.configs.strictTypeChecked,
+  ...tseslint.configs.stylisticTypeChecked,
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -20,5 +20,5 @@ module.exports = {
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 60_000,
   // Each test file starts its own app and database; two workers match this 2-core machine.
-  maxWorkers: process.env.JEST_WORKERS ?? 2,
+  maxWorkers: process.env['JEST_WORKERS'] ?? 2,
 };

@@ -65,10 +65,11 @@ function typeCheckConsumers(generated: Map<string, string>): string[] {
   const program = ts.createProgram([...typeScriptFilesIn(CONSUMERS_DIR), ...generated.keys()], parsed.options, host);
   return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
-    if (!diagnostic.file || diagnostic.start === undefined) return `error TS${diagnostic.code}: ${message}`;
+    const code = `error TS${String(diagnostic.code)}`;
+    if (!diagnostic.file || diagnostic.start === undefined) return `${code}: ${message}`;
     const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
     const file = path.relative(ROOT, diagnostic.file.fileName);
-    return `${file}(${line + 1},${character + 1}): error TS${diagnostic.code}: ${message}`;
+    return `${file}(${String(line + 1)},${String(character + 1)}): ${code}: ${message}`;
   });
 }
 

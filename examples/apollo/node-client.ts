@@ -145,12 +145,12 @@ async function demo(): Promise<void> {
   const uri = process.env['GRAPHQL_URL'] ?? 'http://127.0.0.1:4000/graphql';
   const store = new MemoryTokenStore();
   const client = createApolloClient({ uri, store, onSignedOut: (error) => process.stderr.write(`signed out: ${error.message}\n`) });
-  const email = process.env['EMAIL'] ?? `demo-${Date.now()}@example.com`;
+  const email = process.env['EMAIL'] ?? `demo-${String(Date.now())}@example.com`;
   const password = process.env['PASSWORD'] ?? 'correct horse battery staple';
   const viewer = process.env['EMAIL']
     ? await logIn(client, store, { email, password })
     : await signUp(client, store, { email, password, name: 'Demo' });
-  process.stdout.write(`signed in as ${viewer.email} (${viewer.role})\n`);
+  process.stdout.write(`signed in as ${viewer.email ?? viewer.name} (${viewer.role})\n`);
   // Any later call refreshes the access token by itself when it has expired.
   process.stdout.write(`me: ${JSON.stringify(await me(client))}\n`);
   await logOut(client, store);

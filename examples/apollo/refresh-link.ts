@@ -86,7 +86,7 @@ const SENT_TOKEN = 'authLinkAccessToken';
 function hasReason(error: ErrorLike, code: string, reason?: string): boolean {
   return (
     CombinedGraphQLErrors.is(error) &&
-    error.errors.some((e) => e.extensions?.['code'] === code && (reason === undefined || e.extensions?.['reason'] === reason))
+    error.errors.some((e) => e.extensions?.['code'] === code && (reason === undefined || e.extensions['reason'] === reason))
   );
 }
 
@@ -94,17 +94,20 @@ export function createAuthLink({ store, transport = 'body', onSignedOut }: AuthL
   /** The refresh in flight, shared by every operation that fails while it runs. */
   let inFlight: Promise<void> | undefined;
 
+  /** The refresh mutation of this transport: the stored refresh token as argument, or the cookie. */
+  async function sendRefresh(client: ApolloClient, token: string | null) {
+    // fetchPolicy no-cache: tokens do not belong in the normalized cache.
+    const options = { fetchPolicy: 'no-cache', context: { [IS_REFRESH]: true } } as const;
+    if (transport === 'cookie') return client.mutate({ ...options, mutation: REFRESH_FROM_COOKIE });
+    if (token === null) throw new Error('No refresh token: sign in again');
+    return client.mutate({ ...options, mutation: REFRESH_WITH_TOKEN, variables: { token } });
+  }
+
   async function refresh(client: ApolloClient): Promise<void> {
     const token = store.getRefreshToken();
     const missing = transport === 'body' && token === null;
     try {
-      if (missing) throw new Error('No refresh token: sign in again');
-      // fetchPolicy no-cache: tokens do not belong in the normalized cache.
-      const options = { fetchPolicy: 'no-cache', context: { [IS_REFRESH]: true } } as const;
-      const { data } =
-        transport === 'body'
-          ? await client.mutate({ ...options, mutation: REFRESH_WITH_TOKEN, variables: { token: token as string } })
-          : await client.mutate({ ...options, mutation: REFRESH_FROM_COOKIE });
+      const { data } = await sendRefresh(client, token);
       if (!data?.refreshToken) throw new Error('The refresh returned no tokens');
       store.setTokens({ accessToken: data.refreshToken.accessToken, refreshToken: data.refreshToken.refreshToken });
     } catch (caught) {

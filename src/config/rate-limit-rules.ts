@@ -23,7 +23,7 @@ function isOperation(name: string): name is RateLimitedOperation {
 export function parseRateLimits(raw: string | undefined): RateLimits | 'off' {
   const variable = 'RATE_LIMITS';
   if (raw?.trim().toLowerCase() === 'off') return 'off';
-  const limits: Partial<Record<`${RateLimitedOperation}:${RateLimitKey}`, RateLimitRule>> = {};
+  const limits = new Map<`${RateLimitedOperation}:${RateLimitKey}`, RateLimitRule>();
   const entries = [DEFAULT_RATE_LIMITS, raw ?? '']
     .join(',')
     .split(',')
@@ -43,11 +43,12 @@ export function parseRateLimits(raw: string | undefined): RateLimits | 'off' {
     // A refresh token is its own credential: there is no account to count before verifying it.
     if (key === 'refreshToken:account') throw new ConfigError(variable, 'has no refreshToken:account limit (refreshToken:ip only)');
     if (match[3]) {
-      limits[key] = undefined; // `off`: no limit of this kind
+      limits.delete(key); // `off`: no limit of this kind
       continue;
     }
     const max = parseInteger(variable, match[4] ?? '', 1, 1_000_000);
-    limits[key] = Object.freeze({ max, windowMs: parseDuration(variable, match[5] ?? '') });
+    limits.set(key, Object.freeze({ max, windowMs: parseDuration(variable, match[5] ?? '') }));
   }
-  return Object.freeze(limits);
+  const rules: RateLimits = Object.fromEntries(limits);
+  return Object.freeze(rules);
 }

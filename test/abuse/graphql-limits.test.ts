@@ -1,7 +1,7 @@
 // GraphQL denial-of-service limits, each through HTTP: just under the limit passes, just over is
 // refused before anything runs, with a client error that names the limit (never a masked 500).
 import { getIntrospectionQuery, Lexer, Source, TokenKind } from 'graphql';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { Role, userWithRole, type SignedIn } from '../helpers/factories';
 import { gql, type GraphQLResponse } from '../helpers/graphql';
 
@@ -14,7 +14,7 @@ beforeAll(async () => {
   admin = await userWithRole(app, Role.ADMIN);
 });
 afterAll(async () => {
-  await app?.stop();
+  await stopApps(app);
 });
 
 /** Lexical tokens as graphql-js counts them (comments and the end of the document excluded). */
@@ -39,7 +39,7 @@ function expectRefused(res: GraphQLResponse<unknown>, code: string, message: Reg
 }
 
 describe('aliases: at most 15 per operation, __typename included', () => {
-  const aliases = (n: number): string => `{ ${repeat(n, (i) => `a${i}: __typename`)} }`;
+  const aliases = (n: number): string => `{ ${repeat(n, (i) => `a${String(i)}: __typename`)} }`;
 
   it('runs 15 aliases', async () => {
     const res = await gql(app, aliases(15));
@@ -53,14 +53,14 @@ describe('aliases: at most 15 per operation, __typename included', () => {
   });
 
   it('counts aliases inside fragments, once per spread', async () => {
-    const fragment = `fragment Eight on Query { ${repeat(8, (i) => `f${i}: __typename`)} }`;
+    const fragment = `fragment Eight on Query { ${repeat(8, (i) => `f${String(i)}: __typename`)} }`;
     const once = await gql(app, `{ ...Eight } ${fragment}`);
     expect(once.errors).toBeUndefined();
     expectRefused(await gql(app, `{ ...Eight ... on Query { ...Eight } } ${fragment}`), 'GRAPHQL_VALIDATION_FAILED', /found 16/);
   });
 
   it('refuses 16 aliases of a real field, and runs none of them', async () => {
-    const res = await gql(app, `{ ${repeat(16, (i) => `m${i}: me { id }`)} }`, {}, { token: moderator.accessToken });
+    const res = await gql(app, `{ ${repeat(16, (i) => `m${String(i)}: me { id }`)} }`, {}, { token: moderator.accessToken });
     expectRefused(res, 'GRAPHQL_VALIDATION_FAILED', /Aliases limit of 15/);
   });
 
@@ -92,7 +92,7 @@ describe('tokens: at most 1000 per document, refused by the parser', () => {
   function documentOf(tokens: number): string {
     const operations = Math.floor(tokens / 5);
     const padding = repeat(tokens % 5, () => '__typename');
-    const document = `query Q0 { __typename ${padding} } ${repeat(operations - 1, (i) => `query Q${i + 1} { __typename }`)}`;
+    const document = `query Q0 { __typename ${padding} } ${repeat(operations - 1, (i) => `query Q${String(i + 1)} { __typename }`)}`;
     expect(tokenCount(document)).toBe(tokens);
     return document;
   }
@@ -171,19 +171,19 @@ describe('cost: at most 5000 per operation', () => {
   });
 
   it('runs five full pages of users (4505) and refuses six (5406)', async () => {
-    const five = await gql(app, `{ ${repeat(5, (i) => `p${i}: ${usersPage}`)} }`, {}, { token: moderator.accessToken });
+    const five = await gql(app, `{ ${repeat(5, (i) => `p${String(i)}: ${usersPage}`)} }`, {}, { token: moderator.accessToken });
     expect(five.errors).toBeUndefined();
     expect(Object.keys(five.data ?? {})).toHaveLength(5);
-    const six = await gql(app, `{ ${repeat(6, (i) => `p${i}: ${usersPage}`)} }`, {}, { token: moderator.accessToken });
+    const six = await gql(app, `{ ${repeat(6, (i) => `p${String(i)}: ${usersPage}`)} }`, {}, { token: moderator.accessToken });
     expectRefused(six, 'GRAPHQL_VALIDATION_FAILED', /found 5406/);
   });
 
   it("counts a connection's default page size when first is not given", async () => {
     // auditLog's default page is 50: 1 + 50 * (1 + 1 + 10) = 601 each.
     const auditPage = `auditLog { edges { node { id type actorId subjectId sessionId ip userAgent detail createdAt __typename } } }`;
-    const eight = await gql(app, `{ ${repeat(8, (i) => `l${i}: ${auditPage}`)} }`, {}, { token: admin.accessToken });
+    const eight = await gql(app, `{ ${repeat(8, (i) => `l${String(i)}: ${auditPage}`)} }`, {}, { token: admin.accessToken });
     expect(eight.errors).toBeUndefined();
-    const nine = await gql(app, `{ ${repeat(9, (i) => `l${i}: ${auditPage}`)} }`, {}, { token: admin.accessToken });
+    const nine = await gql(app, `{ ${repeat(9, (i) => `l${String(i)}: ${auditPage}`)} }`, {}, { token: admin.accessToken });
     expectRefused(nine, 'GRAPHQL_VALIDATION_FAILED', /found 5409/);
   });
 });

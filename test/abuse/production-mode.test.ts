@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
 
@@ -27,8 +27,7 @@ beforeAll(async () => {
   development = await startTestApp({ env: { NODE_ENV: 'development' } });
 });
 afterAll(async () => {
-  await production?.stop();
-  await development?.stop();
+  await stopApps(production, development);
 });
 
 /** Nothing in a response may look like a stack trace, SQL or library internals. */
@@ -206,7 +205,7 @@ describe('Apollo Sandbox in development', () => {
       await gql(development, `mutation ($input: SignupInput!) { signup(input: $input) { ${AUTH_FIELDS} } }`, {
         input: { email: uniqueEmail('sandbox'), password: 'correct horse battery staple', name: 'Sandbox User' },
       })
-    ).data?.signup as { accessToken: string };
+    ).data?.['signup'] as { accessToken: string };
     const headers = {
       origin: STUDIO,
       'access-control-request-method': 'POST',
@@ -218,7 +217,7 @@ describe('Apollo Sandbox in development', () => {
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/authorization/i);
     const me = await gql(development, '{ me { email } }', {}, { token: accessToken, headers: { origin: STUDIO } });
     expect(me.errors).toBeUndefined();
-    expect(me.data?.me).toMatchObject({ email: expect.stringContaining('sandbox') });
+    expect(me.data?.['me']).toMatchObject({ email: expect.stringContaining('sandbox') });
     expect(me.headers.get('access-control-allow-origin')).toBe(STUDIO);
 
     const refused = await fetch(`${production.url}/graphql`, { method: 'OPTIONS', headers });
@@ -228,7 +227,7 @@ describe('Apollo Sandbox in development', () => {
 
 describe('errors in production', () => {
   it('applies the GraphQL limits as in development', async () => {
-    const res = await gql(production, `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: __typename`).join(' ')} }`);
+    const res = await gql(production, `{ ${Array.from({ length: 16 }, (_, i) => `a${String(i)}: __typename`).join(' ')} }`);
     expect(res.status).toBe(400);
     expect(res.errors?.[0]).toMatchObject({
       message: 'Aliases limit of 15 exceeded, found 16.',
@@ -290,7 +289,11 @@ describe('the production server process', () => {
       });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+      const code = await new Promise<number | null>((resolve) => {
+        child.on('exit', (exitCode) => {
+          resolve(exitCode);
+        });
+      });
       return { code, stderr };
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

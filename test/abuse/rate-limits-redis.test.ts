@@ -4,7 +4,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Role } from '../../src/access/role';
 import { User } from '../../src/users/user.entity';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { PASSWORD, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
 import { account, evaluatedLogins, login, outcome, retryAfterOf, tally } from '../helpers/rate-limits';
@@ -23,7 +23,7 @@ describe('two instances sharing one Redis', () => {
     [first, second] = await Promise.all([startTestApp({ env }), startTestApp({ env })]);
   });
   afterAll(async () => {
-    await Promise.all([first?.stop(), second?.stop()]);
+    await stopApps(first, second);
   });
 
   /** The same account (email and password) in each instance's database. */
@@ -48,7 +48,7 @@ describe('two instances sharing one Redis', () => {
   it('evaluates at most 5 of 20 parallel guesses spread over both instances', async () => {
     const { email, ids } = await sharedAccount();
     const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => login(i % 2 === 0 ? first : second, email, i === 7 ? PASSWORD : `${WRONG} ${i}`)),
+      Array.from({ length: 20 }, (_, i) => login(i % 2 === 0 ? first : second, email, i === 7 ? PASSWORD : `${WRONG} ${String(i)}`)),
     );
     const counts = tally(responses);
     expect((counts['ok'] ?? 0) + (counts[INVALID] ?? 0)).toBe(5);
@@ -86,7 +86,7 @@ describe('Redis unreachable', () => {
 
   it.each([
     ['refused (closed port)', () => 'redis://127.0.0.1:1'],
-    ['silent (no answer)', () => `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`],
+    ['silent (no answer)', () => `redis://127.0.0.1:${String((silent.address() as AddressInfo).port)}`],
   ])(
     '%s: the rate-limited mutations fail closed with a clear error, everything else works',
     async (_name, url) => {
@@ -95,7 +95,7 @@ describe('Redis unreachable', () => {
         const target = await account(app);
         const refused = await login(app, target.email, PASSWORD);
         expect(outcome(refused)).toBe(UNAVAILABLE);
-        expect(refused.errors?.[0].message).toBe('Rate limiting is unavailable; try again shortly');
+        expect(refused.errors?.[0]?.message).toBe('Rate limiting is unavailable; try again shortly');
         expect(await evaluatedLogins(app, target.id)).toBe(0);
         const signup = await gql(app, `mutation ($input: SignupInput!) { signup(input: $input) { accessToken } }`, {
           input: { email: uniqueEmail(), password: PASSWORD, name: 'New' },

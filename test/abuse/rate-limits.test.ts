@@ -1,4 +1,4 @@
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, PASSWORD, signUp, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
 import { account, evaluatedLogins, login, outcome, retryAfterOf, tally } from '../helpers/rate-limits';
@@ -17,7 +17,7 @@ describe('login per account, with the default limits (5 per 15 minutes)', () => 
     app = await appWithLimits('');
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('counts case and space variants of one email in one bucket, and then refuses even the right password', async () => {
@@ -27,7 +27,7 @@ describe('login per account, with the default limits (5 per 15 minutes)', () => 
 
     const refused = await login(app, `\t${target.email.replace(/^./, (c) => c.toUpperCase())}`, PASSWORD);
     expect(outcome(refused)).toBe('RATE_LIMITED');
-    expect(refused.errors?.[0].message).toBe('Too many attempts, try again later');
+    expect(refused.errors?.[0]?.message).toBe('Too many attempts, try again later');
     expect(refused.data).toBeNull();
     const retryAfter = retryAfterOf(refused);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
@@ -52,7 +52,7 @@ describe('login per account, with the default limits (5 per 15 minutes)', () => 
 
   it('evaluates at most 5 of 20 parallel guesses, the right password among them; the rest are refused unevaluated', async () => {
     const target = await account(app);
-    const guesses = Array.from({ length: 20 }, (_, i) => (i === 13 ? PASSWORD : `${WRONG} ${i}`));
+    const guesses = Array.from({ length: 20 }, (_, i) => (i === 13 ? PASSWORD : `${WRONG} ${String(i)}`));
     const responses = await Promise.all(guesses.map((password) => login(app, target.email, password)));
     const counts = tally(responses);
     expect((counts['ok'] ?? 0) + (counts[INVALID] ?? 0)).toBe(5);
@@ -68,7 +68,7 @@ describe('login per client IP', () => {
     app = await appWithLimits('login:ip=3/15m');
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('counts attempts at any accounts from one address; a spoofed X-Forwarded-For does not reset the bucket', async () => {
@@ -88,7 +88,7 @@ describe('login per client IP behind a trusted proxy (TRUST_PROXY=loopback)', ()
     app = await appWithLimits('login:ip=2/15m', { TRUST_PROXY: 'loopback' });
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('counts by the forwarded client address', async () => {
@@ -106,7 +106,7 @@ describe('signup, refreshToken and changePassword limits', () => {
     app = await appWithLimits('signup:ip=3/1h,refreshToken:ip=2/15m,changePassword:account=2/15m');
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   const SIGNUP = `mutation ($input: SignupInput!) { signup(input: $input) { ${AUTH_FIELDS} } }`;
@@ -164,12 +164,12 @@ describe('RATE_LIMITS=off', () => {
     app = await appWithLimits('off');
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('evaluates every attempt', async () => {
     const target = await account(app);
-    const responses = await Promise.all(Array.from({ length: 12 }, (_, i) => login(app, target.email, `${WRONG} ${i}`)));
+    const responses = await Promise.all(Array.from({ length: 12 }, (_, i) => login(app, target.email, `${WRONG} ${String(i)}`)));
     expect(tally(responses)).toEqual({ [INVALID]: 12 });
     expect(outcome(await login(app, target.email, PASSWORD))).toBe('ok');
     expect(await evaluatedLogins(app, target.id)).toBe(13);

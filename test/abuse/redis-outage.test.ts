@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { PASSWORD, Role, signUp, uniqueEmail, userWithRole, type SignedIn } from '../helpers/factories';
 import { pollUntil } from '../helpers/eventually';
 import { gql, type GraphQLResponse } from '../helpers/graphql';
@@ -32,7 +32,9 @@ function pong(port: number): Promise<boolean> {
     const socket = net.connect(port, '127.0.0.1');
     let reply = '';
     socket.setEncoding('utf8');
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('connect', () => {
+      socket.write('PING\r\n');
+    });
     socket.on('data', (chunk: string) => {
       reply += chunk;
       if (reply.includes('\r\n')) {
@@ -40,7 +42,9 @@ function pong(port: number): Promise<boolean> {
         resolve(reply.startsWith('+PONG'));
       }
     });
-    socket.once('error', () => resolve(false));
+    socket.once('error', () => {
+      resolve(false);
+    });
   });
 }
 
@@ -48,30 +52,33 @@ function pong(port: number): Promise<boolean> {
 class RedisServer {
   private child: ChildProcess | undefined;
   private output = '';
-
-  constructor(readonly port: number) {}
+  /** Chosen by the first start and kept: a restart comes back on the same address. */
+  private port: number | undefined;
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    if (this.port === undefined) throw new Error('redis-server has not been started');
+    return `redis://127.0.0.1:${String(this.port)}`;
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const port = (this.port ??= await sparePort());
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
-    await pollUntil(`redis-server on port ${this.port}`, async () => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
+    await pollUntil(`redis-server on port ${String(port)}`, async () => {
       if (child.exitCode !== null) throw new Error(`redis-server exited: ${this.output}`);
-      return (await pong(this.port)) ? true : undefined;
+      return (await pong(port)) ? true : undefined;
     });
   }
 
   /** Killed outright, as a crash or an OOM kill would: no goodbye to its clients. */
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (child === undefined) return; // never started
+    if (child.exitCode !== null || child.signalCode !== null) return; // already gone
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -82,7 +89,9 @@ class RedisServer {
 async function answered<T>(request: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_WITHIN_MS} ms`)), ANSWER_WITHIN_MS);
+    timer = setTimeout(() => {
+      reject(new Error(`no answer within ${String(ANSWER_WITHIN_MS)} ms`));
+    }, ANSWER_WITHIN_MS);
   });
   try {
     return await Promise.race([request, late]);
@@ -116,12 +125,11 @@ async function expectReadsWork(app: TestApp, user: SignedIn, admin: SignedIn): P
 }
 
 describe('Redis goes down and comes back', () => {
-  let redis: RedisServer;
+  const redis = new RedisServer();
   let app: TestApp;
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    redis = new RedisServer(await sparePort());
     await redis.start();
     app = await startTestApp({
       env: { RATE_LIMITS: '', REDIS_URL: redis.url, REDIS_KEY_PREFIX: `outage-${randomBytes(6).toString('hex')}:`, LOG_LEVEL: 'info' },
@@ -129,8 +137,8 @@ describe('Redis goes down and comes back', () => {
     });
   });
   afterAll(async () => {
-    await app?.stop();
-    await redis?.kill();
+    await stopApps(app);
+    await redis.kill();
   });
 
   it('fails closed while Redis is down, keeps the reads working, and recovers without a restart', async () => {
@@ -145,7 +153,7 @@ describe('Redis goes down and comes back', () => {
     // Down: every rate-limited mutation is refused, promptly, and none of them runs.
     const refused = await answered(login(app, target.email, PASSWORD));
     expect(outcome(refused)).toBe(UNAVAILABLE);
-    expect(refused.errors?.[0].message).toBe('Rate limiting is unavailable; try again shortly');
+    expect(refused.errors?.[0]?.message).toBe('Rate limiting is unavailable; try again shortly');
     expect(outcome(await answered(signup(app)))).toBe(UNAVAILABLE);
     expect(outcome(await answered(refresh(app, user.refreshToken)))).toBe(UNAVAILABLE);
     await expectReadsWork(app, user, admin);

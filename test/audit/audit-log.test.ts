@@ -1,6 +1,7 @@
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, logIn, PASSWORD, Role, signUp, uniqueEmail, userWithRole, type SignedIn } from '../helpers/factories';
 import { codes, gql } from '../helpers/graphql';
+import { must } from '../helpers/must';
 
 let app: TestApp;
 let admin: SignedIn;
@@ -9,7 +10,7 @@ beforeAll(async () => {
   admin = await userWithRole(app, Role.ADMIN);
 });
 afterAll(async () => {
-  await app?.stop();
+  await stopApps(app);
 });
 
 interface Event {
@@ -40,7 +41,7 @@ const AUDIT_LOG = `query ($first: Int, $after: String, $userId: ID) {
 async function auditLog(variables: Record<string, unknown>, token = admin.accessToken): Promise<Page> {
   const res = await gql<{ auditLog: Page }>(app, AUDIT_LOG, variables, { token });
   expect(res.errors).toBeUndefined();
-  return res.data?.auditLog as Page;
+  return must(res.data, 'the audit log').auditLog;
 }
 
 const AGENT = { 'user-agent': 'audit-test-agent' };
@@ -165,7 +166,7 @@ describe('audit log', () => {
 
   it('pages through every event without overlap, newest first, with a stable totalCount', async () => {
     const user = await signUp(app);
-    for (let i = 0; i < 4; i++) await tryLogin(user.email, `wrong ${i}`);
+    for (let i = 0; i < 4; i++) await tryLogin(user.email, `wrong ${String(i)}`);
     const first = await auditLog({});
     expect(first.totalCount).toBeGreaterThanOrEqual(6);
     const seen: string[] = [];
@@ -234,7 +235,7 @@ describe('audit log: refresh token reuse', () => {
     strict = await startTestApp({ env: { REFRESH_REUSE_GRACE: '0s' } });
   });
   afterAll(async () => {
-    await strict?.stop();
+    await stopApps(strict);
   });
 
   it('records REFRESH_TOKEN_REUSED with the targeted account and session and no actor', async () => {

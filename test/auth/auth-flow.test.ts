@@ -1,4 +1,4 @@
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, PASSWORD, signUp, uniqueEmail } from '../helpers/factories';
 import { codes, gql } from '../helpers/graphql';
 
@@ -7,7 +7,7 @@ beforeAll(async () => {
   app = await startTestApp();
 });
 afterAll(async () => {
-  await app?.stop();
+  await stopApps(app);
 });
 
 const ME = `query { me { id email name role isActive lastLoginAt createdAt } }`;

@@ -1,6 +1,7 @@
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, PASSWORD, Role, uniqueEmail, userWithRole } from '../helpers/factories';
 import { codes, gql, type GraphQLResponse } from '../helpers/graphql';
+import { must } from '../helpers/must';
 
 type Reply = GraphQLResponse<Record<string, any>>;
 
@@ -14,7 +15,7 @@ beforeAll(async () => {
   app = await startTestApp({ env: { RATE_LIMITS: 'off' } });
 });
 afterAll(async () => {
-  await app?.stop();
+  await stopApps(app);
 });
 
 /** The same address in many spellings: lower, upper, capitalised, with surrounding spaces. */
@@ -32,11 +33,11 @@ function spelling(email: string, i: number): string {
 }
 
 function passwordOf(i: number): string {
-  return `${PASSWORD} #${i}`;
+  return `${PASSWORD} #${String(i)}`;
 }
 
 function signup(email: string, i: number): Promise<Reply> {
-  return gql(app, SIGNUP, { input: { email: spelling(email, i), password: passwordOf(i), name: `Racer ${i}` } });
+  return gql(app, SIGNUP, { input: { email: spelling(email, i), password: passwordOf(i), name: `Racer ${String(i)}` } });
 }
 
 describe('concurrent signups with one email', () => {
@@ -47,9 +48,9 @@ describe('concurrent signups with one email', () => {
     expect(results.flatMap((r) => codes(r))).not.toContain('INTERNAL_SERVER_ERROR');
     const winners = results.flatMap((r, i) => (r.errors === undefined ? [i] : []));
     expect(winners).toHaveLength(1);
-    const winner = winners[0];
+    const winner = must(winners[0], 'the winning signup');
     const created = results[winner]?.data?.['signup'];
-    expect(created.user).toMatchObject({ email, name: `Racer ${winner}`, role: 'USER' });
+    expect(created.user).toMatchObject({ email, name: `Racer ${String(winner)}`, role: 'USER' });
 
     const losers = results.filter((_, i) => i !== winner);
     expect(losers).toHaveLength(RACERS - 1);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { User } from '../../src/users/user.entity';
-import { startTestApp, TEST_ACCESS_SECRET, TEST_REFRESH_SECRET, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, TEST_ACCESS_SECRET, TEST_REFRESH_SECRET, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, PASSWORD, Role, signUp, uniqueEmail, userWithRole } from '../helpers/factories';
 import { codes, gql, type GraphQLResponse } from '../helpers/graphql';
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   app = await startTestApp({ env: ENV });
 });
 afterAll(async () => {
-  await app?.stop();
+  await stopApps(app);
 });
 
 function me(target: TestApp, token?: string, headers?: Record<string, string>): Promise<Reply> {
@@ -227,7 +227,7 @@ describe('UNAUTHENTICATED / REFRESH_TOKEN_REUSED', () => {
     strict = await startTestApp({ env: { ...ENV, REFRESH_REUSE_GRACE: '0s' } });
   });
   afterAll(async () => {
-    await strict?.stop();
+    await stopApps(strict);
   });
 
   it('without a grace, a replayed refresh token ends the whole session', async () => {

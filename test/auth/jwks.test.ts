@@ -1,9 +1,10 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ConfigError, loadConfig } from '../../src/config/config';
-import { freshDatabase, startTestApp, TEST_ACCESS_SECRET, testEnv, type TestApp } from '../helpers/app';
+import { dropDatabases, freshDatabase, startTestApp, stopApps, TEST_ACCESS_SECRET, testEnv, type TestApp } from '../helpers/app';
 import { logIn, signUp, type SignedIn } from '../helpers/factories';
 import { codes, gql, type GraphQLResponse } from '../helpers/graphql';
+import { must } from '../helpers/must';
 
 interface KeySpec {
   kid: string;
@@ -32,7 +33,7 @@ function rsaKey(kid: string, modulusLength = 2048): KeySpec {
   };
 }
 
-function keysEnv(keys: KeySpec[]): Record<string, string> {
+function keysEnv(keys: KeySpec[]): { JWT_SIGNING_KEYS: string } {
   return { JWT_SIGNING_KEYS: JSON.stringify(keys.map(({ kid, alg, privateKey }) => ({ kid, alg, privateKey }))) };
 }
 
@@ -47,7 +48,7 @@ async function fetchJwks(app: TestApp): Promise<{ status: number; cacheControl: 
 
 /** Verifies an access token the way another service would: only from the published JWKS. */
 function verifyWithJwks(token: string, jwks: Jwks, app: TestApp): jwt.JwtPayload {
-  const { header } = jwt.decode(token, { complete: true }) as jwt.Jwt;
+  const { header } = must(jwt.decode(token, { complete: true }), 'a decodable JWT');
   const jwk = jwks.keys.find((key) => key.kid === header.kid);
   if (!jwk) throw new Error(`no JWK with kid ${String(header.kid)}`);
   const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
@@ -61,7 +62,7 @@ function verifyWithJwks(token: string, jwks: Jwks, app: TestApp): jwt.JwtPayload
 const ME = `query { me { id role } }`;
 
 function headerOf(token: string): jwt.JwtHeader {
-  return (jwt.decode(token, { complete: true }) as jwt.Jwt).header;
+  return must(jwt.decode(token, { complete: true }), 'a decodable JWT').header;
 }
 
 function expectRefused(res: GraphQLResponse, reason = 'TOKEN_INVALID'): void {
@@ -82,7 +83,7 @@ describe('ES256 access tokens and the JWKS endpoint', () => {
     user = await signUp(app);
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('publishes the public key, cacheable for five minutes, with no private parts', async () => {
@@ -90,7 +91,7 @@ describe('ES256 access tokens and the JWKS endpoint', () => {
     expect(jwks.status).toBe(200);
     expect(jwks.cacheControl).toBe('public, max-age=300');
     expect(jwks.body.keys).toHaveLength(1);
-    const [jwk] = jwks.body.keys;
+    const jwk = must(jwks.body.keys[0], 'the published key');
     expect(jwk).toMatchObject({ kid: 'es-1', alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256' });
     expect(jwk).not.toHaveProperty('d');
     const fromJwk = createPublicKey({ key: jwk, format: 'jwk' });
@@ -186,7 +187,7 @@ describe('HS256 (JWT_SIGNING_KEYS unset)', () => {
     app = await startTestApp();
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('serves an empty JWKS and keeps signing access tokens with HS256', async () => {
@@ -209,7 +210,7 @@ describe('RS256', () => {
     app = await startTestApp({ env: keysEnv([rsa]) });
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('signs with RS256 and publishes an RSA JWK that verifies the token', async () => {
@@ -235,7 +236,7 @@ describe('key rotation across restarts on the same database', () => {
   });
   afterAll(async () => {
     for (const app of apps) await app.stop();
-    await database?.drop();
+    await dropDatabases(database);
   });
 
   it('signs with the newest key, still accepts the older listed key, and refuses a dropped key', async () => {
@@ -304,7 +305,7 @@ describe('JWT_SIGNING_KEYS configuration', () => {
   });
 
   it('parses keys in the given order, newest first, with prebuilt private and public KeyObjects', () => {
-    const config = load(keysEnv([ec, rsa])['JWT_SIGNING_KEYS']);
+    const config = load(keysEnv([ec, rsa]).JWT_SIGNING_KEYS);
     expect(config.jwt.signingKeys.map((key) => [key.kid, key.alg])).toEqual([
       ['ec', 'ES256'],
       ['rsa', 'RS256'],

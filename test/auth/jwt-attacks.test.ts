@@ -1,8 +1,9 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { startTestApp, TEST_ACCESS_SECRET, TEST_REFRESH_SECRET, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, TEST_ACCESS_SECRET, TEST_REFRESH_SECRET, type TestApp } from '../helpers/app';
 import { signUp, type SignedIn } from '../helpers/factories';
 import { codes, gql, type GraphQLResponse } from '../helpers/graphql';
+import { must } from '../helpers/must';
 
 let app: TestApp;
 let user: SignedIn;
@@ -14,15 +15,15 @@ beforeAll(async () => {
   user = await signUp(app);
   const decoded = jwt.decode(user.accessToken) as jwt.JwtPayload;
   claims = {
-    sub: decoded.sub as string,
+    sub: must(decoded.sub, 'the sub claim'),
     sid: decoded['sid'] as string,
     role: decoded['role'] as string,
-    iss: decoded.iss as string,
+    iss: must(decoded.iss, 'the iss claim'),
     aud: decoded.aud as string,
   };
 });
 afterAll(async () => {
-  await app?.stop();
+  await stopApps(app);
 });
 
 const ME = `query { me { id role } }`;
@@ -44,8 +45,7 @@ function handMade(header: Record<string, unknown>, payload: Record<string, unkno
 function accessPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
   const payload: Record<string, unknown> = { ...claims, typ: 'access', iat: now, exp: now + 600, jti: randomUUID(), ...overrides };
-  for (const [key, value] of Object.entries(payload)) if (value === undefined) delete payload[key];
-  return payload;
+  return Object.fromEntries(Object.entries(payload).filter(([, value]) => value !== undefined));
 }
 
 function signAccessWith(payload: Record<string, unknown>, secret: string = TEST_ACCESS_SECRET, algorithm: jwt.Algorithm = 'HS256'): string {
@@ -88,7 +88,7 @@ describe('forged and tampered access tokens', () => {
   it('refuses a payload changed to role ADMIN under the original signature', async () => {
     const [header, , signature] = user.accessToken.split('.');
     const original = jwt.decode(user.accessToken) as Record<string, unknown>;
-    const tampered = `${header}.${b64url({ ...original, role: 'ADMIN' })}.${signature}`;
+    const tampered = `${must(header, 'the header')}.${b64url({ ...original, role: 'ADMIN' })}.${must(signature, 'the signature')}`;
     expectRefused(await meWith(`Bearer ${tampered}`));
   });
 

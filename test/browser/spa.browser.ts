@@ -14,10 +14,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import express from 'express';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { until } from '../helpers/eventually';
 import { codes, gql } from '../helpers/graphql';
 import { signUp, type SignedIn } from '../helpers/factories';
+import { must, mustBeString } from '../helpers/must';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -47,16 +48,20 @@ async function serveStatic(dir: string): Promise<{ server: Server; origin: strin
   const app = express();
   app.use(express.static(dir));
   const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = app.listen(0, '127.0.0.1', () => {
+      resolve(listening);
+    });
   });
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { server, origin: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}` };
 }
 
 describe('the example SPA in cookie mode, in headless Chromium', () => {
   let api: TestApp;
-  let spa: { server: Server; origin: string };
+  /** The static server of the built SPA; undefined until beforeAll starts it. */
+  let spaServer: Server | undefined;
+  let spaOrigin: string;
   let buildDir: string;
-  let browser: Browser;
+  let browser: Browser | undefined;
   let context: BrowserContext;
   let page: Page;
   let account: SignedIn;
@@ -101,8 +106,10 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
   beforeAll(async () => {
     buildDir = mkdtempSync(path.join(tmpdir(), 'spa-build-'));
-    spa = await serveStatic(buildDir);
-    api = await startTestApp({ env: { ACCESS_TOKEN_TTL: '3s', CORS_ORIGINS: spa.origin } });
+    const spa = await serveStatic(buildDir);
+    spaServer = spa.server;
+    spaOrigin = spa.origin;
+    api = await startTestApp({ env: { ACCESS_TOKEN_TTL: '3s', CORS_ORIGINS: spaOrigin } });
     graphqlUrl = `${api.url}/graphql`;
     await buildSpa(buildDir, graphqlUrl);
     account = await signUp(api, { name: 'Ada Lovelace' });
@@ -121,8 +128,9 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => spa?.server.close(resolve));
-    await api?.stop();
+    const server = spaServer;
+    if (server) await new Promise((resolve) => server.close(resolve));
+    await stopApps(api);
     if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   });
 
@@ -131,7 +139,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
   });
 
   test('signs in through the form and shows `me`', async () => {
-    await page.goto(spa.origin);
+    await page.goto(spaOrigin);
     await settled('signed-out');
     await page.fill('#email', account.email);
     await page.fill('#password', account.password);
@@ -144,14 +152,15 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     const seen = await traffic();
     // On load no cookie yet (TOKEN_MISSING), then the login in cookie mode, then `me`.
     expect(seen.map((e) => e.operationName)).toEqual(['RefreshToken', 'Login', 'Me']);
-    expect(seen[1].body.data?.['login'].refreshToken).toBeNull();
-    expect(seen[1].setCookie).toMatch(/^refresh_token=.+; Path=\/graphql;.*HttpOnly; SameSite=Strict/);
-    expect(seen[2].authorization).toBe(`Bearer ${seen[1].body.data?.['login'].accessToken}`);
+    const login = must(seen[1], 'the Login request');
+    const me = must(seen[2], 'the Me request');
+    expect(login.body.data?.['login'].refreshToken).toBeNull();
+    expect(login.setCookie).toMatch(/^refresh_token=.+; Path=\/graphql;.*HttpOnly; SameSite=Strict/);
+    expect(me.authorization).toBe(`Bearer ${mustBeString(login.body.data?.['login'].accessToken, 'the access token of the login')}`);
   });
 
   test('refreshes through the cookie when the access token has expired, and retries `me`', async () => {
-    const before = await refreshCookie();
-    expect(before).toBeDefined();
+    const before = must(await refreshCookie(), 'the refresh cookie');
     // The page keeps its access token to itself; the network saw the API hand it over.
     const accessToken = lastIssuedAccessToken();
     // Wait until the API itself refuses that token as expired (ACCESS_TOKEN_TTL is 3s).
@@ -167,17 +176,21 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     await expect(page.locator('#me-email').textContent()).resolves.toBe(account.email);
     const seen = await traffic();
     expect(seen.map((e) => e.operationName)).toEqual(['Me', 'RefreshToken', 'Me']);
-    const [expired, refresh, retried] = seen;
+    const expired = must(seen[0], 'the Me request with the expired token');
+    const refresh = must(seen[1], 'the RefreshToken request');
+    const retried = must(seen[2], 'the retried Me request');
     expect(expired.authorization).toBe(`Bearer ${accessToken}`);
     expect(expired.body.errors?.map((e) => e.extensions?.reason)).toEqual(['TOKEN_EXPIRED']);
     // The refresh carried no token of its own: the browser sent the cookie, the API rotated it.
     expect(refresh.authorization).toBeUndefined();
-    expect(refresh.cookie).toBe(`${REFRESH_COOKIE}=${before?.value}`);
+    expect(refresh.cookie).toBe(`${REFRESH_COOKIE}=${before.value}`);
     expect(refresh.body.data?.['refreshToken'].accessToken).toEqual(expect.any(String));
     expect(refresh.setCookie).toMatch(/^refresh_token=.+HttpOnly; SameSite=Strict/);
-    expect(retried.authorization).toBe(`Bearer ${refresh.body.data?.['refreshToken'].accessToken}`);
+    expect(retried.authorization).toBe(
+      `Bearer ${mustBeString(refresh.body.data?.['refreshToken'].accessToken, 'the refreshed access token')}`,
+    );
     expect(retried.body.data?.['me'].email).toBe(account.email);
-    expect((await refreshCookie())?.value).not.toBe(before?.value);
+    expect((await refreshCookie())?.value).not.toBe(before.value);
   });
 
   test('keeps the refresh token out of reach of page JavaScript', async () => {
@@ -191,7 +204,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     expect(onPage).not.toContain(cookie?.value);
     // Cookies ignore ports: a page of the same host under /graphql would see the cookie unless it is HttpOnly.
     const probe = await context.newPage();
-    await probe.goto(`${spa.origin}/graphql`);
+    await probe.goto(`${spaOrigin}/graphql`);
     const underCookiePath = await probe.evaluate<string>(everythingScriptsCanRead);
     await probe.close();
     expect(underCookiePath).not.toContain(REFRESH_COOKIE);
@@ -204,7 +217,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     await expect(page.locator('#me-email').textContent()).resolves.toBe(account.email);
     const seen = await traffic();
     expect(seen.map((e) => e.operationName)).toEqual(['RefreshToken', 'Me']);
-    expect(seen[1].body.data?.['me'].email).toBe(account.email);
+    expect(must(seen[1], 'the Me request').body.data?.['me'].email).toBe(account.email);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'spa.png'), fullPage: true });
@@ -226,7 +239,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     await settled('signed-out');
     const afterReload = await traffic();
     expect(afterReload.map((e) => e.operationName)).toEqual(['RefreshToken']);
-    expect(afterReload[0].body.errors?.map((e) => e.extensions?.reason)).toEqual(['TOKEN_MISSING']);
+    expect(must(afterReload[0], 'the RefreshToken request').body.errors?.map((e) => e.extensions?.reason)).toEqual(['TOKEN_MISSING']);
     await page.screenshot({ path: path.join(ARTIFACTS, 'spa-signed-out.png'), fullPage: true });
   });
 });

@@ -1,4 +1,4 @@
-import { freshDatabase, startTestApp, type TestApp } from '../helpers/app';
+import { dropDatabases, freshDatabase, startTestApp, type TestApp } from '../helpers/app';
 import { logIn, signUp, uniqueEmail } from '../helpers/factories';
 import { codes, gql } from '../helpers/graphql';
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.stop();
-  await database?.drop();
+  await dropDatabases(database);
 });
 
 describe('BOOTSTRAP_ADMIN_EMAIL / BOOTSTRAP_ADMIN_PASSWORD', () => {

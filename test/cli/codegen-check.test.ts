@@ -21,7 +21,9 @@ function schemaWith(name: string, from: string | RegExp, to: string): string {
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'codegen-check-'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('npm run codegen:check', () => {
   it('passes on the committed schema, @authorized and all, with examples/generated up to date', async () => {
@@ -38,7 +40,9 @@ describe('npm run codegen:check', () => {
         process.execPath,
         ['-r', '@swc-node/register', 'scripts/codegen-check.ts', '--schema', schema],
         { cwd: ROOT, timeout: 90_000 },
-        (error, _stdout, stderr) => resolve({ code: error ? (error.code as number | null) : 0, stderr }),
+        (error, _stdout, stderr) => {
+          resolve({ code: error ? (error.code as number | null) : 0, stderr });
+        },
       );
     });
     expect(failure.code).toBe(1);

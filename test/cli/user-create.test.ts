@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { freshDatabase, startTestApp, testEnv } from '../helpers/app';
+import { dropDatabases, freshDatabase, startTestApp, testEnv } from '../helpers/app';
 import { logIn, PASSWORD, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
 
@@ -28,7 +28,9 @@ function userCreate(args: string[], stdin: string): Promise<CliResult> {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(stdin);
   });
 }
@@ -45,7 +47,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await database?.drop();
+  await dropDatabases(database);
 });
 
 describe('npm run user:create', () => {

@@ -11,9 +11,10 @@ import {
 import { Observable } from 'rxjs';
 import { createAuthLink } from '../../examples/apollo/refresh-link';
 import { createApolloClient, logIn, logOut, me, MemoryTokenStore, signUp } from '../../examples/apollo/node-client';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { PASSWORD, Role, uniqueEmail, userWithRole } from '../helpers/factories';
 import { codes, gql } from '../helpers/graphql';
+import { must } from '../helpers/must';
 
 // Apollo Client 4 in Node with the refresh link of examples/apollo, against the real server.
 // Access tokens live 2 s; REFRESH_REUSE_GRACE=0s makes any second use of a refresh token a replay,
@@ -51,13 +52,29 @@ beforeAll(async () => {
   app = await startTestApp({ env: { ACCESS_TOKEN_TTL: '2s', REFRESH_REUSE_GRACE: '0s' } });
 }, 120_000);
 
-afterAll(() => app?.stop());
+afterAll(() => stopApps(app));
 
 function isTokenExpired(result: ApolloLink.Result): boolean {
   return (
     'errors' in result &&
-    (result.errors ?? []).some((e) => e.extensions?.['code'] === 'UNAUTHENTICATED' && e.extensions?.['reason'] === 'TOKEN_EXPIRED')
+    (result.errors ?? []).some((e) => e.extensions?.['code'] === 'UNAUTHENTICATED' && e.extensions['reason'] === 'TOKEN_EXPIRED')
   );
+}
+
+/** Counts TOKEN_EXPIRED results up to `expected`; `opened` settles on `open()` or after DEADLINE_MS. */
+class Gate {
+  seen = 0;
+  private release: (() => void) | undefined;
+  readonly opened = new Promise<void>((resolve) => {
+    this.release = resolve;
+    setTimeout(resolve, DEADLINE_MS).unref();
+  });
+
+  constructor(readonly expected: number) {}
+
+  open(): void {
+    this.release?.();
+  }
 }
 
 /**
@@ -68,7 +85,7 @@ function isTokenExpired(result: ApolloLink.Result): boolean {
  */
 class Wire {
   readonly sent: string[] = [];
-  private gate: { expected: number; seen: number; open: () => void; opened: Promise<void> } | undefined;
+  private gate: Gate | undefined;
 
   count(operationName: string): number {
     return this.sent.filter((name) => name === operationName).length;
@@ -76,12 +93,7 @@ class Wire {
 
   /** Holds refreshes until `expected` TOKEN_EXPIRED results were delivered (bounded by DEADLINE_MS). */
   holdRefreshUntilExpired(expected: number): void {
-    let open = (): void => {};
-    const opened = new Promise<void>((resolve) => {
-      open = resolve;
-      setTimeout(resolve, DEADLINE_MS).unref();
-    });
-    this.gate = { expected, seen: 0, open, opened };
+    this.gate = new Gate(expected);
   }
 
   /** The body of every request sent, in order. */
@@ -102,7 +114,7 @@ class Wire {
       headers: { ...(init?.headers as Record<string, string>), ...(cookie ? { cookie } : {}) },
     });
     for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
+      const pair = must(line.split(';')[0], 'the name=value pair of a Set-Cookie');
       const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
       if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.jar.delete(name);
       else this.jar.set(name, value);
@@ -119,10 +131,16 @@ class Wire {
             observer.next(result);
             if (this.gate && isTokenExpired(result) && ++this.gate.seen === this.gate.expected) this.gate.open();
           },
-          error: (error: unknown) => observer.error(error),
-          complete: () => observer.complete(),
+          error: (error: unknown) => {
+            observer.error(error);
+          },
+          complete: () => {
+            observer.complete();
+          },
         });
-        return () => subscription.unsubscribe();
+        return () => {
+          subscription.unsubscribe();
+        };
       }),
   );
 }
@@ -214,7 +232,10 @@ describe('Apollo Client with the refresh link (examples/apollo)', () => {
 
   test('concurrent operations with an expired token share one refresh, then all succeed', async () => {
     const { client, store, wire, userId, signedOut } = await signedInClient();
-    const before = { accessToken: store.getAccessToken() as string, refreshToken: store.getRefreshToken() as string };
+    const before = {
+      accessToken: must(store.getAccessToken(), 'the access token'),
+      refreshToken: must(store.getRefreshToken(), 'the refresh token'),
+    };
     await untilExpired(before.accessToken);
 
     wire.sent.length = 0;
@@ -256,18 +277,19 @@ describe('Apollo Client with the refresh link (examples/apollo)', () => {
     const email = uniqueEmail('cookie');
     await signUp(newClient().client, new MemoryTokenStore(), { email, password: PASSWORD, name: 'Cookie' });
     const { data } = await client.mutate({ mutation: COOKIE_LOGIN, variables: { email, password: PASSWORD } });
-    expect(data?.login.refreshToken).toBeNull();
-    store.setTokens({ accessToken: data!.login.accessToken, refreshToken: null });
+    const login = must(data, 'the result of the cookie login').login;
+    expect(login.refreshToken).toBeNull();
+    store.setTokens({ accessToken: login.accessToken, refreshToken: null });
     const firstCookie = jar.get('refresh_token');
     expect(firstCookie).toEqual(expect.any(String));
 
-    await untilExpired(store.getAccessToken() as string);
+    await untilExpired(must(store.getAccessToken(), 'the access token'));
     wire.holdRefreshUntilExpired(3);
     const viewers = await Promise.all(
       Array.from({ length: 3 }, () => client.query({ query: ME_ID, context: { queryDeduplication: false } })),
     );
 
-    expect(viewers.map((r) => r.data?.me?.id)).toEqual(Array(3).fill(data!.login.user.id));
+    expect(viewers.map((r) => r.data?.me?.id)).toEqual(Array(3).fill(login.user.id));
     expect(wire.count('RefreshToken')).toBe(1);
     expect(wire.bodies.find((b) => b.operationName === 'RefreshToken')?.variables ?? {}).toEqual({});
     expect(store.getRefreshToken()).toBeNull();
@@ -277,7 +299,10 @@ describe('Apollo Client with the refresh link (examples/apollo)', () => {
 
   test('after logout the client cannot refresh: me fails and the old refresh token is refused', async () => {
     const { client, store, wire, userId } = await signedInClient();
-    const old = { accessToken: store.getAccessToken() as string, refreshToken: store.getRefreshToken() as string };
+    const old = {
+      accessToken: must(store.getAccessToken(), 'the access token'),
+      refreshToken: must(store.getRefreshToken(), 'the refresh token'),
+    };
 
     await logOut(client, store);
     expect(wire.count('Logout')).toBe(1);
@@ -310,7 +335,7 @@ describe('Apollo Client with the refresh link (examples/apollo)', () => {
       token: store.getRefreshToken(),
     });
     expect(thief.errors).toBeUndefined();
-    await untilExpired(store.getAccessToken() as string);
+    await untilExpired(must(store.getAccessToken(), 'the access token'));
 
     wire.sent.length = 0;
     wire.holdRefreshUntilExpired(3);

@@ -12,8 +12,9 @@ import {
   setRole,
   type TokenStore,
 } from '../../examples/operations/consumer';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { PASSWORD, Role, signUp, uniqueEmail, userWithRole, type SignedIn } from '../helpers/factories';
+import { must } from '../helpers/must';
 
 // The documents generated from examples/operations (examples/generated) run against the real server
 // through the typed consumer: what type-checks in `npm run codegen:check` also works on the wire.
@@ -24,7 +25,7 @@ beforeAll(async () => {
   app = await startTestApp();
 });
 
-afterAll(() => app?.stop());
+afterAll(() => stopApps(app));
 
 describe('the generated typed documents, through Apollo Client', () => {
   it('sign in, read the viewer, page through users with the cursor, change a role, refresh, log out', async () => {
@@ -39,21 +40,21 @@ describe('the generated typed documents, through Apollo Client', () => {
     expect(signedIn.user).toMatchObject({ id: admin.id, name: 'ADMIN user', email: admin.email, role: 'ADMIN' });
     expect(tokens.accessToken).toBe(signedIn.accessToken);
 
-    const viewer = await fetchViewer(client);
-    expect(viewer?.id).toBe(admin.id);
-    expect(describeViewer(viewer!)).toMatch(new RegExp(`^ADMIN user <${admin.email}>, Administrator since \\d{4}-\\d{2}-\\d{2}$`));
+    const viewer = must(await fetchViewer(client), 'the viewer');
+    expect(viewer.id).toBe(admin.id);
+    expect(describeViewer(viewer)).toMatch(new RegExp(`^ADMIN user <${admin.email}>, Administrator since \\d{4}-\\d{2}-\\d{2}$`));
 
     // Page size 2 over three matches: the second page comes from the first page's endCursor.
     const listed = await fetchAllUsers(client, { search: term }, 2);
     expect(listed.map((user) => user.id)).toEqual(members.map((member) => member.id));
     expect(listed.every((user) => user.isActive === true && user.email?.startsWith(term))).toBe(true);
 
-    await expect(setRole(client, members[0].id, 'MODERATOR')).resolves.toBe('MODERATOR');
+    await expect(setRole(client, must(members[0], 'the first member').id, 'MODERATOR')).resolves.toBe('MODERATOR');
 
     const sessions = await fetchSessions(client);
     expect(sessions[0]?.current).toBe(true);
 
-    const renewed = await refresh(client, tokens, signedIn.refreshToken!);
+    const renewed = await refresh(client, tokens, must(signedIn.refreshToken, 'the refresh token'));
     expect(renewed.accessToken).not.toBe(signedIn.accessToken);
     expect(tokens.accessToken).toBe(renewed.accessToken);
     expect((await fetchViewer(client))?.id).toBe(admin.id);

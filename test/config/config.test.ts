@@ -313,7 +313,11 @@ describe('the server process', () => {
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (exitCode) => {
+        resolve(exitCode);
+      });
+    });
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();
     expect(stderr).toContain('PORT');

@@ -44,7 +44,7 @@ describe('instances started at the same moment against one empty database', () =
       expect((await logIn(b, user.email, user.password)).id).toBe(user.id);
     } finally {
       await Promise.all(apps.map((app) => app.stop()));
-      dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
       await onServer(`drop database if exists "${name}" with (force)`);
     }
   });

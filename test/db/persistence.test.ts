@@ -1,5 +1,5 @@
 import { migrations } from '../../src/db/migrations';
-import { freshDatabase, startTestApp, type TestApp } from '../helpers/app';
+import { dropDatabases, freshDatabase, startTestApp, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, logIn, signUp } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
 
@@ -13,7 +13,7 @@ describe('a restart on the same database', () => {
   afterAll(async () => {
     await first?.stop();
     await second?.stop();
-    await database?.drop();
+    await dropDatabases(database);
   });
 
   it('keeps accounts and sessions, and does not re-apply migrations', async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { Role, signUp, userWithRole } from '../helpers/factories';
 import { codes, gql } from '../helpers/graphql';
 
@@ -41,8 +41,8 @@ describe('two instances sharing one PostgreSQL database', () => {
     b = await start();
   });
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+    await stopApps(a, b);
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     await admin(`drop database if exists "${name}" with (force)`);
   });
 

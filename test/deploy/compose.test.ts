@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { loadConfig, POOL_CLOSE_MS } from '../../src/config/config';
 import { parseDuration } from '../../src/config/env';
 import { startTestApp } from '../helpers/app';
+import { must } from '../helpers/must';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
@@ -24,7 +25,8 @@ interface ComposeService {
 }
 
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
-const api = compose.services['api'];
+const service = (name: string): ComposeService => must(compose.services[name], `the ${name} service of docker-compose.yml`);
+const api = service('api');
 
 const SECRETS = {
   JWT_ACCESS_SECRET: 'compose-access-secret-0123456789-abcdefghijklmnop',
@@ -74,7 +76,7 @@ function dockerfileInstructions(): { keyword: string; args: string }[] {
     .filter((line) => line !== '' && !line.startsWith('#'))
     .map((line) => {
       const [keyword, ...rest] = line.split(/\s+/);
-      return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
+      return { keyword: must(keyword, 'a Dockerfile keyword').toUpperCase(), args: rest.join(' ') };
     });
 }
 
@@ -87,8 +89,7 @@ describe('docker-compose.yml', () => {
 
   it('refuses to start without either JWT secret', () => {
     for (const name of Object.keys(SECRETS) as (keyof typeof SECRETS)[]) {
-      const shell: Record<string, string> = { ...SECRETS };
-      delete shell[name];
+      const shell: Record<string, string> = Object.fromEntries(Object.entries(SECRETS).filter(([key]) => key !== name));
       expect(() => environmentOf(api, shell)).toThrow(`required variable ${name} is missing a value`);
       expect(() => environmentOf(api, { ...shell, [name]: '' })).toThrow(name);
     }
@@ -100,27 +101,27 @@ describe('docker-compose.yml', () => {
     expect(config.isProduction).toBe(true);
     expect(config.corsOrigins).toEqual([]);
     expect(config.bootstrapAdmin).toBeUndefined();
-    expect(api.ports).toContain(`${config.port}:${config.port}`);
+    expect(api.ports).toContain(`${String(config.port)}:${String(config.port)}`);
 
-    const database = new URL(config.databaseUrl as string);
-    const postgres = environmentOf(compose.services['postgres'], shell);
-    expect(compose.services['postgres'].image).toBe('postgres:15');
+    const database = new URL(must(config.databaseUrl, 'DATABASE_URL'));
+    const postgres = environmentOf(service('postgres'), shell);
+    expect(service('postgres').image).toBe('postgres:15');
     expect(database.hostname).toBe('postgres');
     expect(database.port).toBe('5432');
     expect(decodeURIComponent(database.username)).toBe(postgres['POSTGRES_USER']);
     expect(decodeURIComponent(database.password)).toBe('from-the-shell');
     expect(postgres['POSTGRES_PASSWORD']).toBe('from-the-shell');
-    expect(database.pathname).toBe(`/${postgres['POSTGRES_DB']}`);
+    expect(database.pathname).toBe(`/${must(postgres['POSTGRES_DB'], 'POSTGRES_DB')}`);
 
-    expect(compose.services['redis'].image).toBe('redis:7');
-    expect(new URL(config.redisUrl as string).hostname).toBe('redis');
+    expect(service('redis').image).toBe('redis:7');
+    expect(new URL(must(config.redisUrl, 'REDIS_URL')).hostname).toBe('redis');
   });
 
   it('builds the api from the Dockerfile and starts it once postgres and redis are healthy', () => {
     expect(api.build).toBe('.');
     expect(api.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
-    expect(compose.services['postgres'].healthcheck?.test).toBeDefined();
-    expect(compose.services['redis'].healthcheck?.test).toBeDefined();
+    expect(service('postgres').healthcheck?.test).toBeDefined();
+    expect(service('redis').healthcheck?.test).toBeDefined();
   });
 });
 
@@ -135,7 +136,7 @@ describe('docker-compose.yml shutdown', () => {
 describe('Dockerfile', () => {
   const instructions = dockerfileInstructions();
   const stages = instructions.filter((i) => i.keyword === 'FROM');
-  const runtime = instructions.slice(instructions.lastIndexOf(stages[stages.length - 1]));
+  const runtime = instructions.slice(instructions.lastIndexOf(must(stages.at(-1), 'a FROM instruction')));
   const args = (keyword: string): string[] => runtime.filter((i) => i.keyword === keyword).map((i) => i.args);
 
   it('builds on node:24-bookworm-slim and runs only production dependencies, as a non-root user, in production', () => {
@@ -151,14 +152,14 @@ describe('Dockerfile', () => {
 
   it('starts the compiled entry point that npm run build writes', () => {
     const build = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { rootDir: string; outDir: string } };
-    const cmd = JSON.parse(args('CMD')[0]) as string[];
+    const cmd = JSON.parse(must(args('CMD')[0], 'the CMD instruction')) as string[];
     expect(cmd).toEqual(['node', 'dist/main.js']);
-    expect(path.join(build.compilerOptions.outDir, 'main.js')).toBe(path.normalize(cmd[1]));
+    expect(path.join(build.compilerOptions.outDir, 'main.js')).toBe(path.normalize(must(cmd[1], 'the entry point of CMD')));
     expect(() => read(path.join(build.compilerOptions.rootDir, 'main.ts'))).not.toThrow();
   });
 
   it('has a health check that passes against a running API and fails once it stops', async () => {
-    const healthcheck = args('HEALTHCHECK')[0];
+    const healthcheck = must(args('HEALTHCHECK')[0], 'the HEALTHCHECK instruction');
     const command = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD') + 3)) as string[];
     expect(command[0]).toBe('node');
     const check = (port: number): Promise<unknown> =>

@@ -31,7 +31,7 @@ it('prints a readable banner with the URL, database mode and Sandbox link, and l
   // The pretty banner spans several lines: wait for its last field.
   const server = await startServerProcess(env, (output) => output.includes('studio:'));
   const { port } = server;
-  const url = `http://127.0.0.1:${port}/graphql`;
+  const url = `http://127.0.0.1:${String(port)}/graphql`;
 
   // pino-pretty lines, not JSON objects.
   const output = server.output();

@@ -9,6 +9,7 @@ import { freshDatabase, onServer, startTestApp } from '../helpers/app';
 import { PASSWORD, uniqueEmail } from '../helpers/factories';
 import { pollUntil, until } from '../helpers/eventually';
 import { gql } from '../helpers/graphql';
+import { must } from '../helpers/must';
 import { killServerProcesses, serverEnv, startServerProcess, type ServerProcess } from '../helpers/server-process';
 
 /** A bcrypt cost at which each hash takes a good fraction of a second, so requests stay in flight. */
@@ -51,14 +52,20 @@ function postInFlight(port: number, query: string, variables: Record<string, unk
     headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
   });
   const accepted = new Promise<void>((resolve, reject) => {
-    req.once('continue', () => req.end(body, () => resolve()));
+    req.once('continue', () => {
+      req.end(body, () => {
+        resolve();
+      });
+    });
     req.once('error', reject);
   });
   const response = new Promise<{ status: number; body: { data?: Record<string, any> | null; errors?: unknown[] } }>((resolve, reject) => {
     req.once('response', (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      res.once('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+      });
       res.once('error', reject);
     });
     req.once('error', reject);
@@ -80,14 +87,21 @@ function connectionRefused(port: number): Promise<boolean> {
       socket.destroy();
       resolve(false);
     });
-    socket.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? resolve(true) : reject(error)));
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED') resolve(true);
+      else reject(error);
+    });
   });
 }
 
 /** A connection that has served one request and now sits idle under keep-alive. */
 async function idleKeepAliveConnection(port: number): Promise<{ closed: Promise<void> }> {
   const socket = net.connect(port, '127.0.0.1');
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const closed = new Promise<void>((resolve) => {
+    socket.once('close', () => {
+      resolve();
+    });
+  });
   socket.on('error', () => undefined);
   socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
   let text = '';
@@ -116,7 +130,7 @@ async function sessionStats(databaseUrl: string): Promise<{ open: number; sessio
        from pg_stat_database where datname = $1`,
       [name],
     );
-    return rows[0];
+    return must(rows[0], `the pg_stat_database row of ${name}`);
   } finally {
     await client.end();
   }
@@ -143,7 +157,7 @@ it('finishes the requests in flight, refuses new connections, closes the pools a
   databases.push(database);
   // A grace period long enough for a loaded machine: this test is about requests that can finish.
   const server = await startServer(database, { BCRYPT_COST: SLOW_BCRYPT_COST, SHUTDOWN_GRACE: '2m' });
-  const url = `http://127.0.0.1:${server.port}`;
+  const url = `http://127.0.0.1:${String(server.port)}`;
 
   const existing = { email: uniqueEmail('existing'), password: PASSWORD };
   const created = await gql({ url }, `mutation ($input: SignupInput!) { signup(input: $input) { user { id } } }`, {
@@ -151,7 +165,7 @@ it('finishes the requests in flight, refuses new connections, closes the pools a
   });
   expect(created.errors).toBeUndefined();
   const existingId = (created.data?.['signup'] as { user: { id: string } }).user.id;
-  if (onServer) expect((await sessionStats(database.databaseUrl as string)).open).toBeGreaterThan(0);
+  if (onServer) expect((await sessionStats(must(database.databaseUrl, 'the database URL'))).open).toBeGreaterThan(0);
 
   const idle = await idleKeepAliveConnection(server.port);
 
@@ -223,11 +237,19 @@ it('cuts off a request that cannot finish within SHUTDOWN_GRACE, closes the pool
     headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
   });
   const cutOff = new Promise<string>((resolve) => {
-    stalled.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-    stalled.once('response', (res) => resolve(`answered ${res.statusCode}`));
+    stalled.once('error', (error: NodeJS.ErrnoException) => {
+      resolve(error.code ?? error.message);
+    });
+    stalled.once('response', (res) => {
+      resolve(`answered ${String(res.statusCode)}`);
+    });
   });
   await new Promise<void>((resolve) => {
-    stalled.once('continue', () => stalled.write(body.slice(0, body.length / 2), () => resolve()));
+    stalled.once('continue', () => {
+      stalled.write(body.slice(0, body.length / 2), () => {
+        resolve();
+      });
+    });
     stalled.flushHeaders();
   });
 

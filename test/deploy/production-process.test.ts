@@ -16,18 +16,18 @@ it('serves in production mode and exits 0 on SIGTERM', async () => {
   const { port } = server;
   expect(server.output()).toContain('GraphQL API ready at http://0.0.0.0:');
 
-  const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+  const health = await fetch(`http://127.0.0.1:${String(port)}/healthz`);
   expect(health.status).toBe(200);
   // Production: no landing page for browsers.
-  const landing = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
+  const landing = await fetch(`http://127.0.0.1:${String(port)}/graphql`, { headers: { accept: 'text/html' } });
   expect(await landing.text()).not.toContain('<html');
   // The database works before the shutdown (the password pool and the ORM are in use).
-  const signup = await fetch(`http://127.0.0.1:${port}/graphql`, {
+  const signup = await fetch(`http://127.0.0.1:${String(port)}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       query: 'mutation ($input: SignupInput!) { signup(input: $input) { accessToken } }',
-      variables: { input: { email: `shutdown-${port}@example.com`, password: 'correct horse battery', name: 'Before Shutdown' } },
+      variables: { input: { email: `shutdown-${String(port)}@example.com`, password: 'correct horse battery', name: 'Before Shutdown' } },
     }),
   });
   expect(((await signup.json()) as { errors?: unknown }).errors).toBeUndefined();
@@ -36,5 +36,5 @@ it('serves in production mode and exits 0 on SIGTERM', async () => {
   expect(await server.exited).toEqual({ code: 0, signal: null });
   expect(server.output()).toContain('shutting down');
   expect(server.output()).not.toMatch(/shutdown failed|timed out|Start-up failed/);
-  await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  await expect(fetch(`http://127.0.0.1:${String(port)}/healthz`)).rejects.toThrow();
 }, 120_000);

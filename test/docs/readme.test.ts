@@ -3,7 +3,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
+import { must } from '../helpers/must';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const README = path.join(ROOT, 'README.md');
@@ -26,9 +27,9 @@ function proseOf(markdown: string): string {
 /** Every link target: inline links and images, reference definitions, autolinks. */
 function linkTargets(markdown: string): string[] {
   const prose = proseOf(markdown);
-  const inline = [...prose.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]);
-  const references = [...prose.matchAll(/^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)].map((m) => m[1]);
-  const autolinks = [...prose.matchAll(/<([a-z][a-z0-9+.-]*:[^>\s]+)>/gi)].map((m) => m[1]);
+  const inline = [...prose.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => must(m[1], 'a link target'));
+  const references = [...prose.matchAll(/^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)].map((m) => must(m[1], 'a reference target'));
+  const autolinks = [...prose.matchAll(/<([a-z][a-z0-9+.-]*:[^>\s]+)>/gi)].map((m) => must(m[1], 'an autolink target'));
   return [...inline, ...references, ...autolinks];
 }
 
@@ -40,7 +41,9 @@ function anchorsOf(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const withoutCode = markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, '');
   for (const match of withoutCode.matchAll(/^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$/gm)) {
-    const text = match[1].replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/<[^>]+>/g, '');
+    const text = must(match[1], 'the heading text')
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/<[^>]+>/g, '');
     const slug = text
       .trim()
       .toLowerCase()
@@ -48,7 +51,7 @@ function anchorsOf(markdown: string): Set<string> {
       .replace(/ /g, '-');
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
-    anchors.add(count === 0 ? slug : `${slug}-${count}`);
+    anchors.add(count === 0 ? slug : `${slug}-${String(count)}`);
   }
   return anchors;
 }
@@ -80,7 +83,7 @@ function firstSessionBlock(): string {
   if (at < 0) throw new Error(`README.md has no "${FIRST_SESSION_MARKER}" marker`);
   const block = /^```(?:sh|bash)[ \t]*\n([\s\S]*?)^```[ \t]*$/m.exec(readme.slice(at));
   if (!block) throw new Error('README.md has no ```sh block after the first-session marker');
-  return block[1];
+  return must(block[1], 'the body of the ```sh block');
 }
 
 /** Runs `script` as `bash -euo pipefail`, with API pointing at `api`. */
@@ -111,11 +114,11 @@ function answers(stdout: string): { label: string; body: any }[] {
     .split('\n')
     .map((line) => /^(\w+):\s+(\{.*\})\s*$/.exec(line))
     .filter((match): match is RegExpExecArray => match !== null)
-    .map((match) => ({ label: match[1], body: JSON.parse(match[2]) }));
+    .map((match) => ({ label: must(match[1], 'the label'), body: JSON.parse(must(match[2], 'the JSON answer')) }));
 }
 
 describe('README.md', () => {
-  it(`has at most ${MAX_README_LINES} lines`, () => {
+  it(`has at most ${String(MAX_README_LINES)} lines`, () => {
     const lines = read(README).replace(/\n$/, '').split('\n').length;
     expect(lines).toBeLessThanOrEqual(MAX_README_LINES);
   });
@@ -131,7 +134,7 @@ describe('README.md', () => {
     const linked = new Set(
       linkTargets(read(README))
         .filter((target) => !isExternal(target))
-        .map((target) => path.resolve(ROOT, target.split('#')[0])),
+        .map((target) => path.resolve(ROOT, must(target.split('#')[0], 'the path of a link'))),
     );
     const pages = docsPages();
     expect(pages.length).toBeGreaterThan(0);
@@ -158,7 +161,7 @@ describe('the first session in README.md', () => {
   });
 
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('is a self-contained bash block (no jq, the endpoint overridable through API)', () => {

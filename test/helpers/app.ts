@@ -9,6 +9,7 @@ import { createApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config/config';
 import { openDatabase } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
+import { must } from './must';
 
 /** Secrets used by every test app; tests that forge tokens sign with these or with others. */
 export const TEST_ACCESS_SECRET = 'test-access-secret-0123456789-abcdefghijklmnop';
@@ -70,11 +71,17 @@ export async function freshDatabase(
   if (!onServer) {
     const template = options.empty ? undefined : await pgliteTemplate();
     if (template) cpSync(template, path.join(dataDir, 'pglite'), { recursive: true });
-    return { dataDir, databaseUrl: undefined, drop: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })) };
+    return {
+      dataDir,
+      databaseUrl: undefined,
+      drop: async () => {
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
   }
   const name = `test_${randomBytes(6).toString('hex')}`;
   await adminQuery(`create database "${name}"`);
-  const url = new URL(process.env['DATABASE_URL'] as string);
+  const url = new URL(must(process.env['DATABASE_URL'], 'DATABASE_URL'));
   url.pathname = `/${name}`;
   return {
     dataDir,
@@ -135,7 +142,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
   const { port } = app.httpServer.address() as AddressInfo;
   let stopped = false;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${String(port)}`,
     config,
     app,
     dataDir: database.dataDir,
@@ -147,4 +154,17 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
       await fresh?.drop();
     },
   };
+}
+
+/**
+ * For afterAll: stops each app. Jest runs afterAll even when the beforeAll that starts a suite's apps
+ * failed part way, so an app may not exist yet; those that do are all stopped.
+ */
+export async function stopApps(...apps: (Pick<TestApp, 'stop'> | undefined)[]): Promise<void> {
+  await Promise.all(apps.filter((app) => app !== undefined).map((app) => app.stop()));
+}
+
+/** For afterAll: drops each database, as stopApps stops apps; one the beforeAll did not create yet is skipped. */
+export async function dropDatabases(...databases: ({ drop(): Promise<void> } | undefined)[]): Promise<void> {
+  await Promise.all(databases.filter((database) => database !== undefined).map((database) => database.drop()));
 }

@@ -9,7 +9,7 @@ export async function pollUntil<T>(what: string, probe: () => Promise<T | undefi
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}`);
     await delay(intervalMs);
   }
 }

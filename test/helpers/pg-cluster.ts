@@ -57,7 +57,8 @@ export interface PgCluster {
 const AS_OS_USER = userInfo().uid === 0 ? ['runuser', '-u', OS_USER, '--'] : [];
 
 function run(file: string, args: readonly string[]): Promise<string> {
-  const [command, ...argv] = [...AS_OS_USER, file, ...args];
+  const [runner, ...runnerArgs] = AS_OS_USER;
+  const [command, argv]: [string, readonly string[]] = runner === undefined ? [file, args] : [runner, [...runnerArgs, file, ...args]];
   return new Promise((resolve, reject) => {
     execFile(command, argv, { timeout: COMMAND_TIMEOUT_MS, cwd: tmpdir() }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${path.basename(file)} ${args.join(' ')} failed: ${error.message}\n${stderr}`));
@@ -80,7 +81,10 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() => {
+        if (typeof address === 'object' && address) resolve(address.port);
+        else reject(new Error('no port'));
+      });
     });
   });
 }
@@ -118,7 +122,7 @@ export async function createPgCluster(): Promise<PgCluster> {
   }
   const port = await freePort();
   const watchdogPid = watchdog(dataDir, root);
-  const urlOf = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  const urlOf = (database: string) => `postgres://postgres@127.0.0.1:${String(port)}/${database}`;
 
   const accepting = async (): Promise<boolean> => {
     const client = new Client({ connectionString: urlOf('postgres'), connectionTimeoutMillis: 2000 });
@@ -139,7 +143,7 @@ export async function createPgCluster(): Promise<PgCluster> {
     // pg_ctl -w waits for the postmaster; wait for a real session over TCP too, with a deadline.
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (!(await accepting())) {
-      if (Date.now() > deadline) throw new Error(`PostgreSQL on port ${port} did not accept connections:\n${serverLog()}`);
+      if (Date.now() > deadline) throw new Error(`PostgreSQL on port ${String(port)} did not accept connections:\n${serverLog()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };

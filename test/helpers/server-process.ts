@@ -4,7 +4,10 @@ import { TEST_ACCESS_SECRET, TEST_REFRESH_SECRET } from './app';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export type Exit = { code: number | null; signal: NodeJS.Signals | null };
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** The real server process (`node src/main.ts`), as an image or `npm run dev` runs it. */
 export interface ServerProcess {
@@ -62,9 +65,11 @@ export async function startServerProcess(
       const banner = /GraphQL API ready at http:\/\/[^/\s]+:(\d+)\/graphql/.exec(output);
       if (banner && ready(output)) resolve(Number(banner[1]));
     };
-    child.stdout?.setEncoding('utf8').on('data', onData);
-    child.stderr?.setEncoding('utf8').on('data', onData);
-    void exited.then((status) => reject(new Error(`the server exited before it was ready (${JSON.stringify(status)}): ${output}`)));
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
+    void exited.then((status) => {
+      reject(new Error(`the server exited before it was ready (${JSON.stringify(status)}): ${output}`));
+    });
   });
   return { port, exited, output: () => output, signal: (signal) => child.kill(signal) };
 }

@@ -1,5 +1,5 @@
 import { auditServer, type AuditResult } from 'graphql-http';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 
 // The GraphQL-over-HTTP audit of graphql-http (the spec's reference implementation) against the
 // running server, in development (as `npm start` serves it) and in production mode.
@@ -75,7 +75,7 @@ describe.each(MODES)('GraphQL over HTTP, NODE_ENV=%s', (_nodeEnv, mode) => {
     results = await auditServer({ url: `${app.url}/graphql` });
   }, 120_000);
 
-  afterAll(() => app?.stop());
+  afterAll(() => stopApps(app));
 
   test('no MUST fails (in production: only the audits that send introspection queries)', async () => {
     expect(pick(results, 'error')).toEqual(mode.errors);
@@ -95,7 +95,7 @@ describe.each(MODES)('GraphQL over HTTP, NODE_ENV=%s', (_nodeEnv, mode) => {
       expect(result.response.status).toBe(400);
       const body = (await result.response.json()) as { data?: unknown; errors: { extensions: { code: string } }[] };
       expect(body).not.toHaveProperty('data');
-      expect(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']).toContain(body.errors[0].extensions.code);
+      expect(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']).toContain(body.errors[0]?.extensions.code);
     }
   });
 

@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { gql } from '../helpers/graphql';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -17,7 +17,7 @@ describe('on a working app', () => {
     app = await startTestApp();
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('GET /healthz answers 200', async () => {
@@ -162,7 +162,7 @@ describe('when the database does not answer', () => {
     app = await startTestApp();
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('GET /readyz answers 503 while /healthz still answers 200, and the app still stops cleanly', async () => {

@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { until } from '../helpers/eventually';
 import { AUTH_FIELDS, logIn, signUp, uniqueEmail, type SignedIn } from '../helpers/factories';
 import { createPgCluster, type PgCluster } from '../helpers/pg-cluster';
+import { must } from '../helpers/must';
 
 /**
  * The database goes away while the API serves: a private PostgreSQL cluster (never the shared
@@ -52,7 +53,7 @@ async function post(
       signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
     });
   } catch (error) {
-    throw new Error(`no answer within ${ANSWER_WITHIN_MS} ms: ${(error as Error).message}`, { cause: error });
+    throw new Error(`no answer within ${String(ANSWER_WITHIN_MS)} ms: ${(error as Error).message}`, { cause: error });
   }
   const text = await response.text();
   const body = JSON.parse(text) as Pick<Answer, 'data' | 'errors'>;
@@ -94,14 +95,19 @@ async function silentServer(port: number): Promise<{ close(): Promise<void> }> {
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }
 
 const DATABASE = 'auth_api';
 
-let cluster: PgCluster;
+/** Created by beforeAll; still undefined in afterAll when that failed first. */
+let cluster: PgCluster | undefined;
+/** The cluster, for the tests (which beforeAll's success lets run). */
+const pg = (): PgCluster => must(cluster, 'the private PostgreSQL cluster');
 let app: TestApp;
 let dataDir: string | undefined;
 let silent: { close(): Promise<void> } | undefined;
@@ -122,7 +128,7 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     await silent?.close();
-    await app?.stop();
+    await stopApps(app);
   } finally {
     await cluster?.destroy();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -151,7 +157,7 @@ describe('a database outage', () => {
 
   describe('while PostgreSQL is stopped', () => {
     beforeAll(async () => {
-      await cluster.stop('fast');
+      await pg().stop('fast');
     }, 60_000);
 
     it('me with a valid access token fails closed with a masked SERVICE_UNAVAILABLE', async () => {
@@ -182,11 +188,11 @@ describe('a database outage', () => {
     });
 
     it('logs each failure with its request id, and no password or token', async () => {
-      const requestId = `outage-${Date.now()}`;
+      const requestId = `outage-${String(Date.now())}`;
       expectUnavailable(await post(app, LOGIN, { input: { email: user.email, password: user.password } }, { requestId }));
       const logged = logLines.filter((line) => line.includes(`"requestId":"${requestId}"`));
       expect(logged).toHaveLength(1);
-      expect(JSON.parse(logged[0])).toMatchObject({ msg: 'request failed', path: ['login'] });
+      expect(JSON.parse(must(logged[0], 'the logged failure'))).toMatchObject({ msg: 'request failed', path: ['login'] });
       const all = logLines.join('\n');
       for (const secret of [user.password, user.accessToken, user.refreshToken, heldRefresh]) expect(all).not.toContain(secret);
     });
@@ -194,7 +200,7 @@ describe('a database outage', () => {
 
   describe('while the database port accepts connections but never answers', () => {
     beforeAll(async () => {
-      silent = await silentServer(cluster.port);
+      silent = await silentServer(pg().port);
     });
     afterAll(async () => {
       await silent?.close();
@@ -215,7 +221,7 @@ describe('a database outage', () => {
 
   describe('when PostgreSQL is back', () => {
     beforeAll(async () => {
-      await cluster.start();
+      await pg().start();
       await until('/readyz answers 200', async () => (await status(app, '/readyz')) === 200);
     }, 60_000);
 
@@ -243,7 +249,7 @@ describe('a refresh that fails mid-way never consumes the refresh token', () => 
   const TRIGGER = 'outage_test_fail_insert';
 
   async function failNextTokenInsertWith(body: string): Promise<void> {
-    await cluster.query(
+    await pg().query(
       `create or replace function ${TRIGGER}() returns trigger language plpgsql as $$ begin ${body}; return new; end $$;
        create trigger ${TRIGGER} before insert on refresh_tokens for each row execute function ${TRIGGER}();`,
       DATABASE,
@@ -251,7 +257,7 @@ describe('a refresh that fails mid-way never consumes the refresh token', () => 
   }
 
   async function removeTrigger(): Promise<void> {
-    await cluster.query(`drop trigger if exists ${TRIGGER} on refresh_tokens; drop function if exists ${TRIGGER}();`, DATABASE);
+    await pg().query(`drop trigger if exists ${TRIGGER} on refresh_tokens; drop function if exists ${TRIGGER}();`, DATABASE);
   }
 
   /** The token works exactly once now: a success, then (grace 0) a replay detected as reuse. */
@@ -280,7 +286,7 @@ describe('a refresh that fails mid-way never consumes the refresh token', () => 
     const user = await signUp(app);
     // The backend ends its own session inside the transaction: the ROLLBACK cannot run either.
     await failNextTokenInsertWith(`perform pg_terminate_backend(pg_backend_pid()); perform pg_sleep(10)`);
-    const poolSize = app.app.orm.config.get('pool').max as number;
+    const poolSize = must(app.app.orm.config.get('pool').max, 'the pool size');
     expect(poolSize).toBeGreaterThan(0);
     for (let attempt = 0; attempt <= poolSize; attempt += 1) {
       expectUnavailable(await post(app, REFRESH, { t: user.refreshToken }));
@@ -300,13 +306,13 @@ describe('a refresh that fails mid-way never consumes the refresh token', () => 
     await until(
       'the refresh waits inside its transaction',
       async () =>
-        (await cluster.query(`select 1 from pg_stat_activity where datname = '${DATABASE}' and wait_event = 'PgSleep'`)).length === 1,
+        (await pg().query(`select 1 from pg_stat_activity where datname = '${DATABASE}' and wait_event = 'PgSleep'`)).length === 1,
       ANSWER_WITHIN_MS,
     );
-    await cluster.stop('immediate');
+    await pg().stop('immediate');
     expectUnavailable(await refreshing);
 
-    await cluster.start();
+    await pg().start();
     await until('/readyz answers 200', async () => (await status(app, '/readyz')) === 200);
     await removeTrigger();
     await expectUsableOnce(user.refreshToken);

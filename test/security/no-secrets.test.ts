@@ -1,6 +1,7 @@
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
+import { must } from '../helpers/must';
 
 /** Starts the app with a trace-level logger whose every line is kept for inspection. */
 async function startWithCapturedLogs(): Promise<{ app: TestApp; lines: string[] }> {
@@ -15,7 +16,7 @@ describe('secrets never reach a response or a log line', () => {
     ({ app, lines } = await startWithCapturedLogs());
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('keeps passwords, hashes and tokens out of responses and logs, and masks unexpected errors', async () => {
@@ -25,7 +26,7 @@ describe('secrets never reach a response or a log line', () => {
       input: { email, password, name: 'Secret Keeper' },
     });
     expect(signup.errors).toBeUndefined();
-    const { accessToken, refreshToken } = signup.data!['signup'];
+    const { accessToken, refreshToken } = must(signup.data, 'the signup result')['signup'];
     const refreshed = await gql(app, `mutation ($t: String!) { refreshToken(token: $t) { accessToken refreshToken } }`, {
       t: refreshToken,
     });
@@ -39,7 +40,7 @@ describe('secrets never reach a response or a log line', () => {
     const [row] = await app.app.orm.em
       .getConnection()
       .execute<{ password_hash: string }[]>(`select password_hash from users where email = ?`, [email]);
-    const hash = row?.password_hash as string;
+    const hash = must(row, 'the account row').password_hash;
     expect(hash.length).toBeGreaterThan(20);
 
     // An unexpected failure: the database rejects the query (its table is gone).

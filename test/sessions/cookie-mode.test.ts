@@ -1,6 +1,7 @@
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { PASSWORD, signUp } from '../helpers/factories';
 import { codes, gql } from '../helpers/graphql';
+import { must } from '../helpers/must';
 
 const LOGIN = `mutation ($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id } } }`;
 const REFRESH = `mutation { refreshToken { accessToken refreshToken } }`;
@@ -10,16 +11,15 @@ function refreshCookie(headers: Headers): { value: string; attributes: string[] 
   const cookie = headers.getSetCookie().find((c) => c.startsWith('refresh_token='));
   if (!cookie) return undefined;
   const [pair, ...attributes] = cookie.split(';').map((s) => s.trim());
-  return { value: pair.slice('refresh_token='.length), attributes: attributes.map((a) => a.toLowerCase()) };
+  return { value: must(pair, 'the name=value pair').slice('refresh_token='.length), attributes: attributes.map((a) => a.toLowerCase()) };
 }
 
 async function cookieLogin(app: TestApp): Promise<{ id: string; cookie: string; accessToken: string }> {
   const user = await signUp(app);
   const res = await gql(app, LOGIN, { input: { email: user.email, password: PASSWORD, tokenTransport: 'COOKIE' } });
   expect(res.errors).toBeUndefined();
-  const cookie = refreshCookie(res.headers);
-  expect(cookie).toBeDefined();
-  return { id: user.id, cookie: cookie!.value, accessToken: res.data?.['login'].accessToken };
+  const cookie = must(refreshCookie(res.headers), 'the refresh cookie');
+  return { id: user.id, cookie: cookie.value, accessToken: res.data?.['login'].accessToken };
 }
 
 describe('cookie mode', () => {
@@ -28,7 +28,7 @@ describe('cookie mode', () => {
     app = await startTestApp();
   });
   afterAll(async () => {
-    await app?.stop();
+    await stopApps(app);
   });
 
   it('keeps the refresh token out of the body, in an HttpOnly SameSite=Strict cookie scoped to /graphql', async () => {

@@ -4,7 +4,7 @@ import { codes, gql, type GraphQLResponse } from '../helpers/graphql';
 
 const REFRESH = `mutation ($t: String!) { refreshToken(token: $t) { accessToken refreshToken } }`;
 
-function refreshInParallel(app: TestApp, token: string, times: number): Promise<GraphQLResponse<any>[]> {
+function refreshInParallel(app: TestApp, token: string, times: number): Promise<GraphQLResponse<Record<string, any>>[]> {
   return Promise.all(Array.from({ length: times }, () => gql(app, REFRESH, { t: token })));
 }
 

@@ -7,6 +7,7 @@ import { hashToken } from '../../src/credentials/token-hash';
 import { AuthReason, AuthenticationFailure } from '../../src/errors';
 import { Role } from '../../src/access/role';
 import { User } from '../../src/users/user.entity';
+import { must } from '../helpers/must';
 
 function userWithId(id: string): User {
   const user = new User();
@@ -92,7 +93,7 @@ describe('TokenCodec', () => {
     expect(claims).toMatchObject({ sub: 'user-1', sid: 'session-1', role: Role.MODERATOR });
     expect(claims.exp).toBe(Math.floor(now / 1000) + 900);
     expect(signed.expiresAt.getTime()).toBe(claims.exp * 1000);
-    const raw = jwt.decode(signed.token, { complete: true }) as jwt.Jwt;
+    const raw = must(jwt.decode(signed.token, { complete: true }), 'a decodable JWT');
     expect(raw.header.alg).toBe('HS256');
     expect(raw.payload).toMatchObject({ iss: 'unit-issuer', aud: 'unit-audience', typ: 'access', jti: claims.jti });
   });

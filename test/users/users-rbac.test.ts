@@ -1,5 +1,5 @@
 import { User } from '../../src/users/user.entity';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, PASSWORD, Role, logIn, signUp, uniqueEmail, userWithRole, type SignedIn } from '../helpers/factories';
 import { codes, gql, type GraphQLResponse } from '../helpers/graphql';
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
   admin = await userWithRole(app, Role.ADMIN);
 });
 afterAll(async () => {
-  await app?.stop();
+  await stopApps(app);
 });
 
 function as(viewer: SignedIn | undefined, query: string, variables: Record<string, unknown> = {}): Promise<Reply> {

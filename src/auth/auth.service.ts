@@ -56,16 +56,19 @@ export class AuthService {
       : await this.passwords.verifyAgainstNothing(input.password);
     if (!found || !valid || !found.user.isActive) {
       const reason = !found || !valid ? AuthReason.INVALID_CREDENTIALS : AuthReason.ACCOUNT_DISABLED;
-      // The failure's only write, committed before the error goes out; no email is stored for an unknown account.
-      await this.audit.record(em, originOf(client, null), {
-        type: AuditEventType.LOGIN_FAILED,
-        subjectId: found?.user.id ?? null,
-        detail: reason,
-      });
+      await this.recordFailedLogin(em, found?.user.id ?? null, reason, client);
       throw new AuthenticationFailure(reason);
     }
-    const { user } = found;
-    return em.transactional(async (tx) => {
+    const { user, passwordHash } = found;
+    const outcome = await em.transactional(async (tx): Promise<IssuedSession | AuthReason> => {
+      // The password was checked outside the transaction; the session is created only if it and
+      // the account state still hold now (a password change or a deactivation may have committed meanwhile).
+      const current = await this.users.lockCredentials(tx, user.id);
+      if (current?.passwordHash !== passwordHash || !current.isActive) {
+        const reason = current?.passwordHash === passwordHash ? AuthReason.ACCOUNT_DISABLED : AuthReason.INVALID_CREDENTIALS;
+        await this.recordFailedLogin(tx, user.id, reason, client);
+        return reason;
+      }
       await this.users.recordLogin(tx, user);
       const issued = await this.sessions.start(tx, user, client);
       await this.audit.record(tx, originOf(client, user.id), {
@@ -75,6 +78,13 @@ export class AuthService {
       });
       return issued;
     });
+    if (typeof outcome === 'string') throw new AuthenticationFailure(outcome);
+    return outcome;
+  }
+
+  /** A failed login's only write, committed before the error goes out; no email is stored for an unknown account. */
+  private recordFailedLogin(em: SqlEntityManager, userId: string | null, reason: AuthReason, client: ClientInfo): Promise<void> {
+    return this.audit.record(em, originOf(client, null), { type: AuditEventType.LOGIN_FAILED, subjectId: userId, detail: reason });
   }
 
   /**
@@ -125,6 +135,10 @@ export class AuthService {
     }
     const newHash = await this.passwords.hash(input.newPassword);
     return em.transactional(async (tx) => {
+      // Checked against the password that still holds: of two concurrent changes, the second finds
+      // the first one's password and fails like a wrong current password.
+      const current = await this.users.lockCredentials(tx, viewer.user.id);
+      if (current?.passwordHash !== currentHash) throw new InvalidInput({ currentPassword: 'is not your current password' });
       await this.users.setPasswordHash(tx, viewer.user.id, newHash);
       await this.sessions.revokeAllOf(tx, viewer.user.id, viewer.session.id);
       await this.audit.record(tx, originOf(client, viewer.user.id), {

@@ -71,6 +71,9 @@ const DEVELOPMENT_CORS_ORIGINS = [
 /** After SHUTDOWN_GRACE, how long closing the pools may take before the process exits anyway. */
 export const POOL_CLOSE_MS = 5000;
 
+/** Two tabs racing need a few seconds at most. */
+const MAX_REFRESH_REUSE_GRACE_MS = 60_000;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads every variable once, validates it, and returns a frozen configuration. Writes nothing. */
@@ -132,6 +135,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const refreshTokenTtlMs = parseDuration('REFRESH_TOKEN_TTL', get('REFRESH_TOKEN_TTL') ?? '7d');
   const refreshReuseGraceMs = parseDuration('REFRESH_REUSE_GRACE', get('REFRESH_REUSE_GRACE') ?? '10s', true);
   if (accessTokenTtlMs < 1000) throw new ConfigError('ACCESS_TOKEN_TTL', 'must be at least 1s');
+  if (refreshReuseGraceMs > MAX_REFRESH_REUSE_GRACE_MS) {
+    throw new ConfigError('REFRESH_REUSE_GRACE', 'must be at most 60s: a longer window lets a stolen refresh token be replayed longer');
+  }
   if (refreshTokenTtlMs <= accessTokenTtlMs) {
     throw new ConfigError('REFRESH_TOKEN_TTL', 'must be longer than ACCESS_TOKEN_TTL');
   }

@@ -10,7 +10,7 @@ import { IP_MAX_LENGTH } from '../validation/client-info';
  */
 @Entity({ tableName: 'sessions' })
 export class Session {
-  [OptionalProps]?: 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'userAgent' | 'ip';
+  [OptionalProps]?: 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'userAgent' | 'ip' | 'lastRotatedHash';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -36,6 +36,13 @@ export class Session {
 
   @Property({ type: 'string', length: IP_MAX_LENGTH, nullable: true })
   ip: string | null = null;
+
+  /**
+   * SHA-256 of the refresh token rotated last: within REFRESH_REUSE_GRACE only that token may be
+   * presented again (two tabs racing). Null once a password change ended the grace.
+   */
+  @Property({ type: 'string', length: 64, nullable: true })
+  lastRotatedHash: string | null = null;
 }
 
 /** A refresh token, by hash only. `usedAt` is set once, atomically, when it is rotated. */

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { AuditEventType } from '../audit/audit-event.entity';
 import { originOf, type AuditService } from '../audit/audit.service';
@@ -67,21 +68,28 @@ export class SessionService {
   }
 
   /**
-   * Single-use rotation, in the caller's transaction. The refresh token is consumed with one
-   * atomic UPDATE, so of concurrent refreshes exactly one wins; a replay of a token rotated less
-   * than REFRESH_REUSE_GRACE ago also succeeds (two tabs racing); any other replay answers
-   * `reused`, and the caller ends the session.
+   * Single-use rotation, in the caller's transaction, with the session row locked so rotations of
+   * one session take turns. A session has at most one live refresh token: presenting it retires it
+   * and issues the next. Within REFRESH_REUSE_GRACE the token rotated last may be presented again
+   * (two tabs racing): that retires the live token and issues the next, so the session never forks.
+   * Any other used token answers `reused`, and the caller ends the session.
    */
   async rotate(tx: SqlEntityManager, claims: RefreshClaims, token: string, client: ClientInfo): Promise<IssuedSession | 'reused'> {
     const tokenHash = hashToken(token);
-    const session = this.usable(await tx.findOne(Session, { id: claims.sid }, { populate: ['user'] }), claims);
+    const locked = await tx.findOne(Session, { id: claims.sid }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    if (locked) await tx.populate(locked, ['user'], { refresh: true });
+    const session = this.usable(locked, claims);
     const now = new Date();
     const consumed = await tx.nativeUpdate(RefreshToken, { tokenHash, session: session.id, usedAt: null }, { usedAt: now });
     if (consumed === 0) {
       const used = await tx.findOne(RefreshToken, { tokenHash, session: session.id });
       if (!used?.usedAt) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The refresh token is invalid');
-      if (now.getTime() - used.usedAt.getTime() >= this.settings.refreshReuseGraceMs) return 'reused';
+      const rotatedLast = session.lastRotatedHash === tokenHash;
+      if (!rotatedLast || now.getTime() - used.usedAt.getTime() >= this.settings.refreshReuseGraceMs) return 'reused';
+      // The grace replay: the token issued for the first presentation is retired, not kept beside the new one.
+      await tx.nativeUpdate(RefreshToken, { session: session.id, usedAt: null }, { usedAt: now });
     }
+    session.lastRotatedHash = tokenHash;
     session.lastUsedAt = now;
     if (client.ip) session.ip = client.ip;
     const refresh = this.addRefreshToken(tx, session);
@@ -168,6 +176,9 @@ export class SessionService {
    */
   async reissue(em: SqlEntityManager, viewer: Viewer): Promise<IssuedSession> {
     await em.nativeDelete(RefreshToken, { session: viewer.session.id, usedAt: null });
+    // No grace survives a credential change: a replay of any earlier token is now reuse.
+    await em.nativeUpdate(Session, { id: viewer.session.id }, { lastRotatedHash: null });
+    viewer.session.lastRotatedHash = null;
     const refresh = this.addRefreshToken(em, viewer.session);
     await em.flush();
     return this.issued(viewer.session, refresh);

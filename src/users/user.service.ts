@@ -96,6 +96,21 @@ export class UserService {
     return user ? { user, passwordHash: user.passwordHash } : null;
   }
 
+  /**
+   * The account's credentials and state as they are now, with its row locked until the caller's
+   * transaction ends: a session is only created, or a password only changed, against credentials
+   * and an account state that still hold when it commits.
+   */
+  async lockCredentials(tx: SqlEntityManager, userId: string): Promise<{ passwordHash: string; isActive: boolean } | null> {
+    if (!tx.isInTransaction()) throw new Error('credentials are locked inside a transaction');
+    const user = await tx.findOne(
+      User,
+      { id: userId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['passwordHash'], refresh: true },
+    );
+    return user ? { passwordHash: user.passwordHash, isActive: user.isActive } : null;
+  }
+
   async passwordHashOf(em: SqlEntityManager, userId: string): Promise<string> {
     const { passwordHash } = await em.findOneOrFail(User, { id: userId }, { populate: ['passwordHash'] });
     return passwordHash;
@@ -141,7 +156,8 @@ export class UserService {
       { role: Role.ADMIN, isActive: true },
       { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
     );
-    const user = await tx.findOne(User, { id: userId });
+    // Locked: a login of this account waits for the change, then sees it (lockCredentials).
+    const user = await tx.findOne(User, { id: userId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
     if (!user) throw new InvalidInput({ userId: 'no such user' });
     const wasActiveAdmin = user.role === Role.ADMIN && user.isActive;
     change(user);

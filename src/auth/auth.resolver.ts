@@ -5,7 +5,9 @@ import { AuthReason, AuthenticationFailure } from '../errors';
 import { emailOfInput, RateLimited, signedInUser } from '../rate-limits/rate-limited.decorator';
 import type { IssuedSession } from '../sessions/session.service';
 import type { AuthService } from './auth.service';
-import { AuthPayload, ChangePasswordInput, LoginInput, SignupInput, TokenTransport } from './auth.types';
+import { TokenTransport } from '../sessions/token-transport';
+import type { Viewer } from '../sessions/viewer';
+import { AuthPayload, ChangePasswordInput, LoginInput, SignupInput } from './auth.types';
 
 @Resolver()
 export class AuthResolver {
@@ -14,13 +16,13 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, { description: 'Creates an account (always role USER) and signs it in.' })
   @RateLimited('signup', { ip: true, account: emailOfInput })
   async signup(@Arg('input', () => SignupInput) input: SignupInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return payload(ctx, await this.auth.signup(ctx.em, input, ctx.client), input.tokenTransport);
+    return payload(ctx, await this.auth.signup(ctx.em, input, ctx.client));
   }
 
   @Mutation(() => AuthPayload, { description: 'Starts a session. Unknown email and wrong password fail alike.' })
   @RateLimited('login', { ip: true, account: emailOfInput })
   async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return payload(ctx, await this.auth.login(ctx.em, input, ctx.client), input.tokenTransport);
+    return payload(ctx, await this.auth.login(ctx.em, input, ctx.client));
   }
 
   @Mutation(() => AuthPayload, {
@@ -29,32 +31,46 @@ export class AuthResolver {
   })
   @RateLimited('refreshToken', { ip: true })
   async refreshToken(@Arg('token', () => String, { nullable: true }) token: string | null, @Ctx() ctx: Context): Promise<AuthPayload> {
-    const transport = token ? TokenTransport.BODY : TokenTransport.COOKIE;
     const presented = token ?? ctx.refreshCookie.read();
     if (!presented) throw new AuthenticationFailure(AuthReason.TOKEN_MISSING, 'No refresh token was given and no refresh cookie was sent');
-    return payload(ctx, await this.auth.refresh(ctx.em, presented, ctx.client), transport);
+    return payload(ctx, await this.auth.refresh(ctx.em, presented, ctx.client));
+  }
+
+  @Mutation(() => Boolean, {
+    nullable: true,
+    description:
+      'Ends the session of the access token used; without a usable access token, the session of the refresh cookie (cookie mode). Clears the cookie.',
+  })
+  async logout(@Ctx() ctx: Context): Promise<boolean> {
+    const cookie = ctx.refreshCookie.read();
+    let viewer: Viewer;
+    try {
+      viewer = await ctx.auth.viewer();
+    } catch (error) {
+      if (!(error instanceof AuthenticationFailure) || cookie === undefined) throw error;
+      ctx.refreshCookie.clear();
+      return this.auth.logoutWithRefreshToken(ctx.em, cookie, ctx.client);
+    }
+    ctx.refreshCookie.clear();
+    return this.auth.logout(ctx.em, viewer, ctx.client);
   }
 
   @Mutation(() => AuthPayload, { nullable: true, description: 'Ends every other session and returns a fresh pair for this one.' })
   @Auth()
   @RateLimited('changePassword', { ip: true, account: signedInUser })
   async changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    const issued = await this.auth.changePassword(ctx.em, await ctx.auth.viewer(), input, ctx.client);
-    return payload(ctx, issued, ctx.refreshCookie.read() ? TokenTransport.COOKIE : TokenTransport.BODY);
+    return payload(ctx, await this.auth.changePassword(ctx.em, await ctx.auth.viewer(), input, ctx.client));
   }
 }
 
 /**
  * The answer of a sign-in: the rest of the request acts as the session just issued, and the
- * refresh token travels in the body or, in cookie mode, only in the HttpOnly cookie.
+ * refresh token travels as the session was set up at login: in the body or, in cookie mode, only
+ * in the HttpOnly cookie (whatever this request carried).
  */
-function payload(
-  ctx: Context,
-  { user, session, access, refresh }: IssuedSession,
-  transport: TokenTransport | null | undefined,
-): AuthPayload {
+function payload(ctx: Context, { user, session, access, refresh }: IssuedSession): AuthPayload {
   ctx.auth.signedInAs({ user, session });
-  const cookieMode = transport === TokenTransport.COOKIE;
+  const cookieMode = session.refreshTransport === TokenTransport.COOKIE;
   if (cookieMode) ctx.refreshCookie.set(refresh.token, refresh.expiresAt);
   return Object.assign(new AuthPayload(), {
     accessToken: access.token,

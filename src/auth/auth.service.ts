@@ -7,6 +7,7 @@ import { passwordProblem } from '../credentials/password.policy';
 import type { TokenCodec } from '../credentials/token.codec';
 import { AuthReason, AuthenticationFailure, InvalidInput } from '../errors';
 import type { IssuedSession, SessionService } from '../sessions/session.service';
+import { TokenTransport } from '../sessions/token-transport';
 import type { Viewer } from '../sessions/viewer';
 import type { UserService } from '../users/user.service';
 import type { ClientInfo } from '../validation/client-info';
@@ -14,6 +15,8 @@ import type { ClientInfo } from '../validation/client-info';
 export interface Credentials {
   readonly email: string;
   readonly password: string;
+  /** How the new session's refresh token travels; BODY when absent. */
+  readonly tokenTransport?: TokenTransport | null;
 }
 
 /**
@@ -35,7 +38,7 @@ export class AuthService {
     const passwordHash = await this.users.hashPassword(input.password);
     return em.transactional(async (tx) => {
       const user = await this.users.insert(tx, { email: input.email, name: input.name, passwordHash, role: Role.USER });
-      const issued = await this.sessions.start(tx, user, client);
+      const issued = await this.sessions.start(tx, user, client, input.tokenTransport ?? TokenTransport.BODY);
       await this.audit.record(tx, originOf(client, user.id), {
         type: AuditEventType.SIGNUP,
         subjectId: user.id,
@@ -70,7 +73,7 @@ export class AuthService {
         return reason;
       }
       await this.users.recordLogin(tx, user);
-      const issued = await this.sessions.start(tx, user, client);
+      const issued = await this.sessions.start(tx, user, client, input.tokenTransport ?? TokenTransport.BODY);
       await this.audit.record(tx, originOf(client, user.id), {
         type: AuditEventType.LOGIN_SUCCEEDED,
         subjectId: user.id,
@@ -114,6 +117,26 @@ export class AuthService {
     });
     if (!issued) throw new AuthenticationFailure(AuthReason.REFRESH_TOKEN_REUSED);
     return issued;
+  }
+
+  /** Logout: ends the session of the access token used. */
+  logout(em: SqlEntityManager, viewer: Viewer, client: ClientInfo): Promise<boolean> {
+    return this.sessions.logout(em, viewer, client);
+  }
+
+  /**
+   * Logout with a refresh token alone (cookie mode, the access token expired). An expired refresh
+   * token belongs to a session that has ended anyway: nothing to do.
+   */
+  async logoutWithRefreshToken(em: SqlEntityManager, token: string, client: ClientInfo): Promise<boolean> {
+    let claims;
+    try {
+      claims = this.tokens.verifyRefresh(token);
+    } catch (error) {
+      if (error instanceof AuthenticationFailure && error.reason === AuthReason.TOKEN_EXPIRED) return false;
+      throw error;
+    }
+    return this.sessions.logoutByRefreshToken(em, claims, token, client);
   }
 
   /**

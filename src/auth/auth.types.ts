@@ -1,18 +1,10 @@
 import { IsString, MaxLength } from 'class-validator';
-import { Field, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, InputType, ObjectType } from 'type-graphql';
 import { PASSWORD_MAX_UNITS } from '../credentials/password.policy';
+import { TokenTransport } from '../sessions/token-transport';
 import { User } from '../users/user.entity';
 import { IsAccountEmail, IsDisplayName, IsNewPassword } from '../validation/validators';
 
-export enum TokenTransport {
-  BODY = 'BODY',
-  COOKIE = 'COOKIE',
-}
-
-registerEnumType(TokenTransport, {
-  name: 'TokenTransport',
-  description: 'BODY: the refresh token is in the response. COOKIE: only in an HttpOnly cookie (for browsers).',
-});
 
 @InputType()
 export class SignupInput {

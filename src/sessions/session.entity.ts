@@ -1,8 +1,9 @@
 import { OptionalProps } from '@mikro-orm/core';
-import { Entity, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { newId } from '../db/uuid';
 import { User } from '../users/user.entity';
 import { IP_MAX_LENGTH } from '../validation/client-info';
+import { TokenTransport } from './token-transport';
 
 /**
  * One login: the family of refresh tokens descended from it. Access tokens carry its id
@@ -10,7 +11,7 @@ import { IP_MAX_LENGTH } from '../validation/client-info';
  */
 @Entity({ tableName: 'sessions' })
 export class Session {
-  [OptionalProps]?: 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'userAgent' | 'ip' | 'lastRotatedHash';
+  [OptionalProps]?: 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'userAgent' | 'ip' | 'lastRotatedHash' | 'refreshTransport';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -43,6 +44,10 @@ export class Session {
    */
   @Property({ type: 'string', length: 64, nullable: true })
   lastRotatedHash: string | null = null;
+
+  /** Chosen at login: every answer for this session carries its refresh token this way. */
+  @Enum({ items: () => TokenTransport, nativeEnumName: undefined })
+  refreshTransport: TokenTransport = TokenTransport.BODY;
 }
 
 /** A refresh token, by hash only. `usedAt` is set once, atomically, when it is rotated. */

@@ -23,14 +23,6 @@ export class SessionResolver {
     return this.sessionService.revokeOwn(ctx.em, await ctx.auth.viewer(), id, ctx.client);
   }
 
-  @Mutation(() => Boolean, { nullable: true, description: 'Ends the session of the access token used.' })
-  @Auth()
-  async logout(@Ctx() ctx: Context): Promise<boolean> {
-    const viewer = await ctx.auth.viewer();
-    ctx.refreshCookie.clear();
-    return this.sessionService.logout(ctx.em, viewer, ctx.client);
-  }
-
   @Mutation(() => Boolean, { nullable: true, description: 'Ends every session of the viewer, this one included.' })
   @Auth()
   async logoutAll(@Ctx() ctx: Context): Promise<boolean> {

@@ -9,6 +9,7 @@ import { AuthReason, AuthenticationFailure } from '../errors';
 import type { User } from '../users/user.entity';
 import type { ClientInfo } from '../validation/client-info';
 import { RefreshToken, Session } from './session.entity';
+import type { TokenTransport } from './token-transport';
 import type { SessionSummary } from './session.types';
 import { ViewerQuery, type Viewer } from './viewer';
 
@@ -39,10 +40,11 @@ export class SessionService {
   ) {}
 
   /** Starts a session for a successful login or signup and issues its first token pair. */
-  async start(em: SqlEntityManager, user: User, client: ClientInfo): Promise<IssuedSession> {
+  async start(em: SqlEntityManager, user: User, client: ClientInfo, transport: TokenTransport): Promise<IssuedSession> {
     const now = new Date();
     const session = em.create(Session, {
       user,
+      refreshTransport: transport,
       createdAt: now,
       lastUsedAt: now,
       expiresAt: new Date(now.getTime() + this.settings.refreshTokenTtlMs),
@@ -113,6 +115,22 @@ export class SessionService {
           subjectId: viewer.user.id,
           sessionId: viewer.session.id,
         });
+      }
+      return ended;
+    });
+  }
+
+  /**
+   * Logout by refresh token (cookie mode, when the access token has expired): ends the session the
+   * token belongs to, if the token is one of that session's, and records it.
+   */
+  logoutByRefreshToken(em: SqlEntityManager, claims: RefreshClaims, token: string, client: ClientInfo): Promise<boolean> {
+    return em.transactional(async (tx) => {
+      const known = await tx.count(RefreshToken, { tokenHash: hashToken(token), session: { id: claims.sid, user: claims.sub } });
+      if (known === 0) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The refresh token is invalid');
+      const ended = await this.revoke(tx, claims.sid);
+      if (ended) {
+        await this.audit.record(tx, originOf(client, claims.sub), { type: AuditEventType.LOGOUT, subjectId: claims.sub, sessionId: claims.sid });
       }
       return ended;
     });

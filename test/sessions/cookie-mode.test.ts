@@ -7,19 +7,22 @@ const LOGIN = `mutation ($input: LoginInput!) { login(input: $input) { accessTok
 const REFRESH = `mutation { refreshToken { accessToken refreshToken } }`;
 
 /** The refresh cookie's value and attributes from a response, or undefined. */
-function refreshCookie(headers: Headers): { value: string; attributes: string[] } | undefined {
-  const cookie = headers.getSetCookie().find((c) => c.startsWith('refresh_token='));
+function refreshCookie(headers: Headers, name = 'refresh_token'): { value: string; attributes: string[] } | undefined {
+  const cookie = headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
   if (!cookie) return undefined;
   const [pair, ...attributes] = cookie.split(';').map((s) => s.trim());
-  return { value: must(pair, 'the name=value pair').slice('refresh_token='.length), attributes: attributes.map((a) => a.toLowerCase()) };
+  return { value: must(pair, 'the name=value pair').slice(name.length + 1), attributes: attributes.map((a) => a.toLowerCase()) };
 }
 
-async function cookieLogin(app: TestApp): Promise<{ id: string; cookie: string; accessToken: string }> {
+async function cookieLogin(
+  app: TestApp,
+  name = 'refresh_token',
+): Promise<{ id: string; email: string; cookie: string; accessToken: string }> {
   const user = await signUp(app);
   const res = await gql(app, LOGIN, { input: { email: user.email, password: PASSWORD, tokenTransport: 'COOKIE' } });
   expect(res.errors).toBeUndefined();
-  const cookie = must(refreshCookie(res.headers), 'the refresh cookie');
-  return { id: user.id, cookie: cookie.value, accessToken: res.data?.['login'].accessToken };
+  const cookie = must(refreshCookie(res.headers, name), 'the refresh cookie');
+  return { id: user.id, email: user.email, cookie: cookie.value, accessToken: res.data?.['login'].accessToken };
 }
 
 describe('cookie mode', () => {
@@ -80,6 +83,42 @@ describe('cookie mode', () => {
     ]);
   });
 
+  it('logout with only the refresh cookie (the access token expired or gone) ends that session and clears the cookie', async () => {
+    const { cookie, accessToken } = await cookieLogin(app);
+    const res = await gql(app, `mutation { logout }`, {}, { headers: { cookie: `refresh_token=${cookie}` } });
+    expect(codes(res)).toEqual([]);
+    expect(res.data).toEqual({ logout: true });
+    expect(refreshCookie(res.headers)?.value).toBe('');
+    expect(codes(await gql(app, `{ me { id } }`, {}, { token: accessToken }))).toEqual(['UNAUTHENTICATED/TOKEN_REVOKED']);
+    expect(codes(await gql(app, REFRESH, {}, { headers: { cookie: `refresh_token=${cookie}` } }))).toEqual([
+      'UNAUTHENTICATED/TOKEN_REVOKED',
+    ]);
+  });
+
+  it('logout with neither an access token nor a refresh cookie is UNAUTHENTICATED/TOKEN_MISSING', async () => {
+    expect(codes(await gql(app, `mutation { logout }`))).toEqual(['UNAUTHENTICATED/TOKEN_MISSING']);
+  });
+
+  it('the transport belongs to the session: changePassword of a cookie-mode session never puts the refresh token in the body', async () => {
+    const { accessToken } = await cookieLogin(app);
+    const res = await gql(
+      app,
+      'mutation ($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken refreshToken } }',
+      { input: { currentPassword: PASSWORD, newPassword: 'another long passphrase' } },
+      { token: accessToken },
+    );
+    expect(codes(res)).toEqual([]);
+    expect(res.data?.['changePassword'].refreshToken).toBeNull();
+    expect(refreshCookie(res.headers)?.value).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  });
+
+  it('the transport belongs to the session: a body-mode session refreshed answers in the body', async () => {
+    const user = await signUp(app);
+    const res = await gql(app, 'mutation ($t: String!) { refreshToken(token: $t) { refreshToken } }', { t: user.refreshToken });
+    expect(res.data?.['refreshToken'].refreshToken).toEqual(expect.any(String));
+    expect(refreshCookie(res.headers)).toBeUndefined();
+  });
+
   it('refuses requests a browser could send cross-site without a preflight, and they spend nothing', async () => {
     const { cookie } = await cookieLogin(app);
     const body = JSON.stringify({ query: REFRESH });
@@ -112,14 +151,24 @@ describe('cookie mode', () => {
 });
 
 describe('cookie mode in production', () => {
-  it('marks the refresh cookie Secure', async () => {
+  const SECURE_NAME = '__Secure-refresh_token';
+
+  it('names the refresh cookie with the __Secure- prefix and marks it Secure, so a sibling subdomain cannot plant one', async () => {
     const app = await startTestApp({ env: { NODE_ENV: 'production', BCRYPT_COST: '10' } });
     try {
-      const { cookie } = await cookieLogin(app);
-      expect(cookie).toBeDefined();
       const user = await signUp(app);
       const res = await gql(app, LOGIN, { input: { email: user.email, password: PASSWORD, tokenTransport: 'COOKIE' } });
-      expect(refreshCookie(res.headers)?.attributes).toContain('secure');
+      expect(refreshCookie(res.headers)).toBeUndefined();
+      const cookie = must(refreshCookie(res.headers, SECURE_NAME), 'the __Secure- cookie');
+      expect(cookie.attributes).toContain('secure');
+
+      // A cookie without the prefix (which any subdomain could set) is not read.
+      expect(codes(await gql(app, REFRESH, {}, { headers: { cookie: `refresh_token=${cookie.value}` } }))).toEqual([
+        'UNAUTHENTICATED/TOKEN_MISSING',
+      ]);
+      const refreshed = await gql(app, REFRESH, {}, { headers: { cookie: `${SECURE_NAME}=${cookie.value}` } });
+      expect(codes(refreshed)).toEqual([]);
+      expect(refreshCookie(refreshed.headers, SECURE_NAME)?.value).toEqual(expect.any(String));
     } finally {
       await app.stop();
     }

@@ -5,7 +5,6 @@ import { TokenTransport } from '../sessions/token-transport';
 import { User } from '../users/user.entity';
 import { IsAccountEmail, IsDisplayName, IsNewPassword } from '../validation/validators';
 
-
 @InputType()
 export class SignupInput {
   @Field(() => String)

@@ -130,7 +130,11 @@ export class SessionService {
       if (known === 0) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The refresh token is invalid');
       const ended = await this.revoke(tx, claims.sid);
       if (ended) {
-        await this.audit.record(tx, originOf(client, claims.sub), { type: AuditEventType.LOGOUT, subjectId: claims.sub, sessionId: claims.sid });
+        await this.audit.record(tx, originOf(client, claims.sub), {
+          type: AuditEventType.LOGOUT,
+          subjectId: claims.sub,
+          sessionId: claims.sid,
+        });
       }
       return ended;
     });

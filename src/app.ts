@@ -128,6 +128,9 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       validationOptions: limits.validationOptions,
       validationRules: limits.validationRules,
       allowBatchedHttpRequests: false,
+      // Automatic persisted queries are off: every request carries its query, and a client that
+      // sends only a hash is told PERSISTED_QUERY_NOT_SUPPORTED (400) and falls back.
+      persistedQueries: false,
       hideSchemaDetailsFromClientErrors: true,
       plugins: [
         ...limits.plugins,

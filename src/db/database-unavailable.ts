@@ -14,10 +14,11 @@ const SOCKET_CODES = new Set([
 
 /**
  * SQLSTATEs of a server that is away rather than a statement that failed: class 08 (connection
- * exception), 57P01/57P02 (administrator or crash shutdown), 57P03 (starting up, shutting down,
+ * exception; not 08P01, a protocol violation such as a NUL byte in a value, which is the request's
+ * fault), 57P01/57P02 (administrator or crash shutdown), 57P03 (starting up, shutting down,
  * in recovery), 53300 (too many connections).
  */
-const SERVER_STATES = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
+const SERVER_STATES = /^(08(?!P01)[0-9A-Z]{3}|57P0[123]|53300)$/;
 
 /** What pg and pg-pool throw, without a code, when a connection is lost or cannot be made in time. */
 const DRIVER_MESSAGES =

@@ -1,4 +1,5 @@
 import { MaxLength } from 'class-validator';
+import { IsSearchText } from '../validation/validators';
 import { ArgsType, Field, ObjectType } from 'type-graphql';
 import { Role } from '../access/role';
 import { Connection, PageArgs } from '../graphql/connection';
@@ -13,6 +14,7 @@ export class UsersArgs extends PageArgs(USERS_PAGE_DEFAULT) {
 
   @Field(() => String, { nullable: true, description: 'Matches part of the name or the email, ignoring case.' })
   @MaxLength(100, { message: 'must be at most 100 characters' })
+  @IsSearchText()
   search?: string | null;
 }
 

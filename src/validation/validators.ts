@@ -1,7 +1,7 @@
 import { ValidateBy, type ValidationArguments, type ValidationOptions } from 'class-validator';
 import { passwordProblem } from '../credentials/password.policy';
 import { EMAIL_MAX_LENGTH, isValidEmail } from './email';
-import { isValidName, NAME_MAX_LENGTH } from './display-name';
+import { hasNul, isValidName, NAME_MAX_LENGTH } from './display-name';
 
 /** class-validator decorators over the one definition of each input, shared by GraphQL inputs and the CLI. */
 export function IsAccountEmail(options?: ValidationOptions): PropertyDecorator {
@@ -23,7 +23,21 @@ export function IsDisplayName(options?: ValidationOptions): PropertyDecorator {
       name: 'isDisplayName',
       validator: {
         validate: (value: unknown) => isValidName(value),
-        defaultMessage: () => `must be between 1 and ${String(NAME_MAX_LENGTH)} characters`,
+        defaultMessage: () => `must be between 1 and ${String(NAME_MAX_LENGTH)} characters, without control characters`,
+      },
+    },
+    options,
+  );
+}
+
+/** Free text that reaches a query (a search): anything but NUL, which PostgreSQL text cannot hold. */
+export function IsSearchText(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isSearchText',
+      validator: {
+        validate: (value: unknown) => value === null || value === undefined || (typeof value === 'string' && !hasNul(value)),
+        defaultMessage: () => 'must not contain a NUL character',
       },
     },
     options,

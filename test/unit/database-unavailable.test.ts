@@ -36,6 +36,7 @@ describe('isDatabaseUnavailable', () => {
     ['a unique violation (23505)', withCode('23505', 'duplicate key value violates unique constraint')],
     ['a raised exception (P0001)', withCode('P0001', 'injected failure')],
     ['a syntax error (42601)', withCode('42601')],
+    ['a protocol violation (08P01), such as a NUL byte in a value', withCode('08P01', 'invalid byte sequence')],
     ['a plain bug', new TypeError('Cannot read properties of undefined')],
     ['a non-object', 'ECONNREFUSED'],
     ['null', null],

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config);
+  for (const warning of config.warnings) logger.warn(warning);
   const app = await createApp(config, logger);
   await new Promise<void>((resolve, reject) => {
     app.httpServer.once('error', reject);

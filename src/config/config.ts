@@ -3,7 +3,17 @@ import path from 'node:path';
 import { passwordProblem } from '../credentials/password.policy';
 import { normalizeEmail, isValidEmail } from '../validation/email';
 import { ephemeralSecrets, readDevelopmentSecrets } from './development-secrets';
-import { ConfigError, parseChoice, parseDuration, parseInteger, parseOrigins, parseSecret, parseTrustProxy, parseUrl } from './env';
+import {
+  ConfigError,
+  likelyMeant,
+  parseChoice,
+  parseDuration,
+  parseInteger,
+  parseOrigins,
+  parseSecret,
+  parseTrustProxy,
+  parseUrl,
+} from './env';
 import { parseRateLimits, type RateLimits } from './rate-limit-rules';
 import { parseSigningKeys, type SigningKey } from './signing-keys';
 
@@ -56,6 +66,8 @@ export interface Config {
    * then are closed, and the process exits non-zero once the pools are closed.
    */
   readonly shutdownGraceMs: number;
+  /** Problems worth a log line at start-up (outside production; in production they stop start-up). */
+  readonly warnings: readonly string[];
 }
 
 const DEVELOPMENT_CORS_ORIGINS = [
@@ -78,7 +90,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** Reads every variable once, validates it, and returns a frozen configuration. Writes nothing. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  /** Every variable this configuration reads, so a misspelt one can be told apart. */
+  const read = new Set<string>();
   const get = (name: string): string | undefined => {
+    read.add(name);
     const value = env[name];
     return value === undefined || value.trim() === '' ? undefined : value;
   };
@@ -169,6 +184,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   ] as const);
   const shutdownGraceMs = parseDuration('SHUTDOWN_GRACE', get('SHUTDOWN_GRACE') ?? '10s');
 
+  // A misspelt variable would be ignored silently and its default would apply.
+  const warnings: string[] = [];
+  for (const name of Object.keys(env)) {
+    const meant = likelyMeant(name, read);
+    if (meant === undefined) continue;
+    if (isProduction) throw new ConfigError(name, `is not a variable this service reads; did you mean ${meant}?`);
+    warnings.push(`${name} is not a variable this service reads; did you mean ${meant}? (its default applies)`);
+  }
+
   return Object.freeze({
     nodeEnv,
     isProduction,
@@ -197,5 +221,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     logFormat,
     shutdownGraceMs,
+    warnings: Object.freeze(warnings),
   });
 }

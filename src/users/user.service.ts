@@ -3,6 +3,7 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import { Role } from '../access/role';
 import type { PasswordHasher } from '../credentials/password.hasher';
 import { isUuid } from '../db/uuid';
+import { ConfigError } from '../config/env';
 import { InvalidInput } from '../errors';
 import { connectionFrom, decodeCursor, type ConnectionShape } from '../graphql/connection';
 import { normalizeName } from '../validation/display-name';
@@ -73,14 +74,30 @@ export class UserService {
     return em.transactional((tx) => this.insert(tx, { email: input.email, name: input.name, passwordHash, role: input.role }));
   }
 
-  /** Creates the first ADMIN unless a user already has that email (safe to run at every start). */
+  /**
+   * Creates the first ADMIN unless that ADMIN exists (safe to run at every start). An account of
+   * that email that is not an ADMIN stops start-up: it is never promoted, since whoever registered
+   * it would become an administrator.
+   */
   async ensureAdmin(em: SqlEntityManager, admin: { email: string; password: string }): Promise<'created' | 'exists'> {
-    if (await em.count(User, { email: normalizeEmail(admin.email) })) return 'exists';
+    const existing = async (): Promise<'exists' | undefined> => {
+      const user = await em.findOne(User, { email: normalizeEmail(admin.email) }, { refresh: true });
+      if (!user) return undefined;
+      if (user.role !== Role.ADMIN) {
+        throw new ConfigError(
+          'BOOTSTRAP_ADMIN_EMAIL',
+          `names an existing account that is not an ADMIN (it is ${user.role}); it is not promoted: choose another email, or raise that account with setUserRole as an ADMIN`,
+        );
+      }
+      return 'exists';
+    };
+    if (await existing()) return 'exists';
     try {
       await this.create(em, { email: admin.email, password: admin.password, name: 'Administrator', role: Role.ADMIN });
       return 'created';
     } catch (error) {
-      if (error instanceof InvalidInput) return 'exists';
+      // Another instance created it meanwhile.
+      if (error instanceof InvalidInput && (await existing())) return 'exists';
       throw error;
     }
   }

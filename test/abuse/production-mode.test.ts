@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startTestApp, stopApps, type TestApp } from '../helpers/app';
+import { startTestApp, stopApps, TEST_ACCESS_SECRET, type TestApp } from '../helpers/app';
 import { AUTH_FIELDS, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
 
@@ -309,7 +309,7 @@ describe('the production server process', () => {
   it('refuses to start with a secret shorter than 32 bytes, without echoing it', async () => {
     const short = 'only-thirty-one-bytes-long-xxxx';
     expect(Buffer.byteLength(short)).toBe(31);
-    const { code, stderr } = await start({ JWT_ACCESS_SECRET: 'a'.repeat(48), JWT_REFRESH_SECRET: short });
+    const { code, stderr } = await start({ JWT_ACCESS_SECRET: TEST_ACCESS_SECRET, JWT_REFRESH_SECRET: short });
     expect(code).toBe(1);
     expect(stderr).toMatch(/JWT_REFRESH_SECRET must be at least 32 bytes long/);
     expect(stderr).not.toContain(short);

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Role } from '../../src/access/role';
+import { TokenTransport } from '../../src/sessions/token-transport';
 import { User } from '../../src/users/user.entity';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { PASSWORD, uniqueEmail } from '../helpers/factories';
@@ -80,7 +81,7 @@ describe('Redis unreachable', () => {
     const { id } = await account(app);
     const em = app.app.orm.em.fork();
     const user = await app.app.orm.em.fork().findOneOrFail(User, { id });
-    const { session } = await app.app.services.sessions.start(em, user, { ip: null, userAgent: null });
+    const { session } = await app.app.services.sessions.start(em, user, { ip: null, userAgent: null }, TokenTransport.BODY);
     return { id, token: app.app.services.tokens.signAccess({ userId: id, sessionId: session.id, role: Role.USER }).token };
   }
 

@@ -70,3 +70,37 @@ function running(): TestApp {
   if (!app) throw new Error('the app is not running');
   return app;
 }
+
+describe('BOOTSTRAP_ADMIN_EMAIL of an account that is not an ADMIN', () => {
+  it('refuses to start with a message naming the variable, and never promotes the account', async () => {
+    const own = await freshDatabase();
+    const first = await startTestApp({ database: own });
+    let startError: unknown;
+    let user;
+    try {
+      user = await signUp(first);
+    } finally {
+      await first.stop();
+    }
+    try {
+      const second = await startTestApp({
+        database: own,
+        env: { BOOTSTRAP_ADMIN_EMAIL: user.email, BOOTSTRAP_ADMIN_PASSWORD: FIRST_PASSWORD },
+      });
+      await second.stop();
+    } catch (error) {
+      startError = error;
+    }
+    expect(String(startError)).toMatch(/BOOTSTRAP_ADMIN_EMAIL/);
+    expect(String(startError)).toMatch(/not an ADMIN/);
+
+    const third = await startTestApp({ database: own });
+    try {
+      const me = await gql(third, '{ me { role } }', {}, { token: (await logIn(third, user.email, user.password)).accessToken });
+      expect(me.data?.['me']).toEqual({ role: 'USER' });
+    } finally {
+      await third.stop();
+      await dropDatabases(own);
+    }
+  });
+});

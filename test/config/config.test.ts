@@ -1,13 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../../src/config/config';
+import { TEST_ACCESS_SECRET, TEST_REFRESH_SECRET } from '../helpers/app';
 import { ensureDevelopmentSecrets } from '../../src/config/development-secrets';
 import { parseDuration } from '../../src/config/env';
 
-const ACCESS = 'a'.repeat(32);
-const REFRESH = 'r'.repeat(32);
+const ACCESS = TEST_ACCESS_SECRET;
+const REFRESH = TEST_REFRESH_SECRET;
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -248,8 +250,8 @@ describe('secrets', () => {
   });
 
   it('accepts explicit secrets in production', () => {
-    const config = load({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'x'.repeat(64), JWT_REFRESH_SECRET: 'y'.repeat(64) });
-    expect(config.jwt.accessSecret.toString()).toBe('x'.repeat(64));
+    const config = load({ NODE_ENV: 'production', JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH });
+    expect(config.jwt.accessSecret.toString()).toBe(ACCESS);
   });
 
   it('generates development secrets once under DATA_DIR, readable only by the owner, and reuses them', () => {
@@ -323,5 +325,55 @@ describe('the server process', () => {
     expect(stderr).toContain('PORT');
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(path.join(dataDir, 'secrets.json'))).toBe(false);
+  });
+});
+
+describe('weak or risky settings', () => {
+  it.each([
+    ['one repeated character', 'x'.repeat(64)],
+    ['two characters alternating', 'ab'.repeat(32)],
+    ['a short cycle', '0123456789'.repeat(4)],
+  ])('refuses a secret of %s, in every environment', (_name, secret) => {
+    for (const NODE_ENV of ['production', 'development', 'test']) {
+      expect(configError({ NODE_ENV, JWT_ACCESS_SECRET: secret }).message).toMatch(/^JWT_ACCESS_SECRET .*(random|guess)/);
+      expect(configError({ NODE_ENV, JWT_REFRESH_SECRET: secret }).message).toMatch(/^JWT_REFRESH_SECRET /);
+    }
+  });
+
+  it('accepts secrets made as the docs say (openssl rand -base64 48, or 32 random bytes in hex)', () => {
+    for (const make of [() => randomBytes(48).toString('base64'), () => randomBytes(32).toString('hex')]) {
+      expect(load({ JWT_ACCESS_SECRET: make(), JWT_REFRESH_SECRET: make() }).jwt.accessSecret.length).toBeGreaterThanOrEqual(32);
+    }
+  });
+
+  it.each([
+    ['JWT_ACESS_SECRET', 'JWT_ACCESS_SECRET'],
+    ['ACCES_TOKEN_TTL', 'ACCESS_TOKEN_TTL'],
+    ['REFRESH_TOKEN_TLL', 'REFRESH_TOKEN_TTL'],
+    ['BCRYPT_COSTS', 'BCRYPT_COST'],
+  ])('refuses %s in production, naming the variable it resembles', (typo, meant) => {
+    const error = configError({ NODE_ENV: 'production', JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH, [typo]: '1h' });
+    expect(error.message).toContain(typo);
+    expect(error.message).toContain(meant);
+  });
+
+  it('warns about a typo outside production instead of ignoring it', () => {
+    const config = load({ NODE_ENV: 'development', ACCES_TOKEN_TTL: '1h' });
+    expect(config.warnings).toEqual([expect.stringMatching(/ACCES_TOKEN_TTL.*ACCESS_TOKEN_TTL/)]);
+  });
+
+  it('leaves variables alone that only look alike by accident (HOME, HOSTNAME, PATH, npm and CI variables)', () => {
+    const config = load({
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: ACCESS,
+      JWT_REFRESH_SECRET: REFRESH,
+      HOME: '/root',
+      HOSTNAME: 'box',
+      PATH: '/bin',
+      SHELL: '/bin/sh',
+      CI: 'true',
+      npm_config_cache: '/tmp',
+    });
+    expect(config.warnings).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import {
 } from '../../src/credentials/password.policy';
 import { PasswordHasher } from '../../src/credentials/password.hasher';
 import { ConfigError, loadConfig } from '../../src/config/config';
+import { TEST_ACCESS_SECRET, TEST_REFRESH_SECRET } from '../helpers/app';
 import { codePointCount } from '../helpers/text';
 
 const LISTED = dictionary['passwords-common'].filter((password) => codePointCount(password) >= 8);
@@ -87,8 +88,8 @@ describe('BOOTSTRAP_ADMIN_PASSWORD follows the same policy', () => {
     try {
       loadConfig({
         DATA_DIR: dataDir,
-        JWT_ACCESS_SECRET: 'a'.repeat(32),
-        JWT_REFRESH_SECRET: 'r'.repeat(32),
+        JWT_ACCESS_SECRET: TEST_ACCESS_SECRET,
+        JWT_REFRESH_SECRET: TEST_REFRESH_SECRET,
         BOOTSTRAP_ADMIN_EMAIL: 'root.admin@example.com',
         BOOTSTRAP_ADMIN_PASSWORD: password,
       });

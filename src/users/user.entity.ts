@@ -11,7 +11,7 @@ import { NAME_MAX_LENGTH } from '../validation/display-name';
 @Entity({ tableName: 'users' })
 @Index({ name: 'users_role_id_index', properties: ['role', 'id'] })
 export class User {
-  [OptionalProps]?: 'role' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastLoginAt';
+  [OptionalProps]?: 'role' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'emailSkeleton';
 
   @Field(() => ID, { simple: true })
   @PrimaryKey({ type: 'uuid' })
@@ -26,6 +26,13 @@ export class User {
   @Field(() => String, { simple: true })
   @Property({ type: 'string', length: NAME_MAX_LENGTH })
   name!: string;
+
+  /**
+   * UTS #39 skeleton of the email, unique: an address that only looks like a registered one is
+   * taken. Written with the email, never read back (lazy), never in the schema.
+   */
+  @Property({ type: 'text', nullable: true, hidden: true, lazy: true, unique: 'users_email_skeleton_unique' })
+  emailSkeleton: string | null = null;
 
   /** bcrypt hash; never selected unless asked for, never serialised, never in the schema. */
   @Property({ type: 'text', hidden: true, lazy: true })

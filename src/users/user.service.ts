@@ -7,7 +7,7 @@ import { ConfigError } from '../config/env';
 import { InvalidInput } from '../errors';
 import { connectionFrom, decodeCursor, type ConnectionShape } from '../graphql/connection';
 import { normalizeName } from '../validation/display-name';
-import { normalizeEmail } from '../validation/email';
+import { emailSkeleton, normalizeEmail } from '../validation/email';
 import { User } from './user.entity';
 import { USERS_PAGE_DEFAULT, type UsersArgs } from './user.types';
 
@@ -53,8 +53,10 @@ export class UserService {
    * `email` (and their transaction rolls back).
    */
   async insert(em: SqlEntityManager, account: NewAccount): Promise<User> {
+    const email = normalizeEmail(account.email);
     const user = em.create(User, {
-      email: normalizeEmail(account.email),
+      email,
+      emailSkeleton: emailSkeleton(email),
       name: normalizeName(account.name),
       passwordHash: account.passwordHash,
       role: account.role,

@@ -2,9 +2,9 @@ import { codePointLength } from './text';
 
 export const NAME_MAX_LENGTH = 100;
 
-/** Display names are stored trimmed, in NFC. */
+/** Display names are stored trimmed, in NFKC (fullwidth and compatibility forms become their usual form). */
 export function normalizeName(name: string): string {
-  return name.trim().normalize('NFC');
+  return name.trim().normalize('NFKC');
 }
 
 /** Control characters (NUL, line breaks, escapes...) have no place in a name; PostgreSQL cannot even store NUL. */

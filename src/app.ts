@@ -30,6 +30,7 @@ import { createLogger, type Logger } from './logger';
 import { RateLimitMiddleware } from './rate-limits/rate-limited.decorator';
 import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { buildAppSchema } from './schema';
+import { SessionPurge } from './sessions/session-purge';
 import { SessionResolver } from './sessions/session.resolver';
 import { SessionService } from './sessions/session.service';
 import { UserResolver } from './users/user.resolver';
@@ -105,6 +106,9 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       logger.info({ email: config.bootstrapAdmin.email, outcome }, 'bootstrap admin checked');
     }
 
+    const purge = new SessionPurge(() => orm.em.fork(), services.sessions, config, logger);
+    purge.start();
+
     const schema = await buildAppSchema(containerOf(services));
     const app = express();
     const httpServer = http.createServer(app);
@@ -169,6 +173,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         await apollo.stop();
+        await purge.stop();
         if (httpServer.listening) {
           await new Promise<void>((resolve) => {
             httpServer.close(() => {

@@ -52,6 +52,12 @@ export interface Config {
   readonly accessTokenTtlMs: number;
   readonly refreshTokenTtlMs: number;
   readonly refreshReuseGraceMs: number;
+  /** Live sessions a user may have; a login beyond it ends the oldest. */
+  readonly maxSessionsPerUser: number;
+  /** How often ended sessions are purged. */
+  readonly sessionPurgeIntervalMs: number;
+  /** How long an ended (revoked or expired) session is kept before it is purged. */
+  readonly sessionRetentionMs: number;
   readonly bcryptCost: number;
   readonly rateLimits: RateLimits | 'off';
   readonly bootstrapAdmin: { readonly email: string; readonly password: string } | undefined;
@@ -156,6 +162,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (refreshTokenTtlMs <= accessTokenTtlMs) {
     throw new ConfigError('REFRESH_TOKEN_TTL', 'must be longer than ACCESS_TOKEN_TTL');
   }
+  const maxSessionsPerUser = parseInteger('MAX_SESSIONS_PER_USER', get('MAX_SESSIONS_PER_USER') ?? '50', 1, 10_000);
+  const sessionPurgeIntervalMs = parseDuration('SESSION_PURGE_INTERVAL', get('SESSION_PURGE_INTERVAL') ?? '1h');
+  const sessionRetentionMs = parseDuration('SESSION_RETENTION', get('SESSION_RETENTION') ?? '1d', true);
   const bcryptCost = parseInteger('BCRYPT_COST', get('BCRYPT_COST') ?? '12', isProduction ? 10 : 4, 31);
 
   const adminEmail = get('BOOTSTRAP_ADMIN_EMAIL');
@@ -213,6 +222,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accessTokenTtlMs,
     refreshTokenTtlMs,
     refreshReuseGraceMs,
+    maxSessionsPerUser,
+    sessionPurgeIntervalMs,
+    sessionRetentionMs,
     bcryptCost,
     rateLimits: parseRateLimits(get('RATE_LIMITS')),
     bootstrapAdmin,

@@ -24,7 +24,12 @@ export interface IssuedSession {
 export interface SessionSettings {
   readonly refreshTokenTtlMs: number;
   readonly refreshReuseGraceMs: number;
+  readonly maxSessionsPerUser: number;
 }
+
+/** Names the purge among the database's advisory locks: one instance purges at a time. */
+const PURGE_LOCK_KEY = 7_242_110_002;
+const PURGE_BATCH = 500;
 
 /**
  * The `sessions` and `refresh_tokens` tables. Sessions are refresh-token families; their state
@@ -53,7 +58,45 @@ export class SessionService {
     });
     const refresh = this.addRefreshToken(em, session);
     await em.flush();
+    await this.endBeyondCap(em, user.id, now);
     return this.issued(session, refresh);
+  }
+
+  /**
+   * At most `maxSessionsPerUser` live sessions per user: the oldest beyond it end. Runs in the
+   * login's transaction, which holds the user's row, so concurrent logins cannot exceed the cap.
+   */
+  private async endBeyondCap(em: SqlEntityManager, userId: string, now: Date): Promise<void> {
+    const beyond = await em.find(
+      Session,
+      { user: userId, revokedAt: null, expiresAt: { $gt: now } },
+      { orderBy: { createdAt: 'desc', id: 'desc' }, offset: this.settings.maxSessionsPerUser, fields: ['id'] },
+    );
+    if (beyond.length > 0) await em.nativeUpdate(Session, { id: { $in: beyond.map((s) => s.id) } }, { revokedAt: now });
+  }
+
+  /**
+   * Deletes sessions that ended (revoked or expired) before `endedBefore`, with their refresh
+   * tokens, in batches; returns how many. Under a transaction-scoped advisory lock: when another
+   * instance is purging, this one skips the round.
+   */
+  purgeEnded(em: SqlEntityManager, endedBefore: Date): Promise<number> {
+    return em.transactional(async (tx) => {
+      // tx.execute runs in the transaction (a bare connection.execute would not, and on the embedded
+      // database would wait for the transaction's own connection).
+      const [lock] = await tx.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [PURGE_LOCK_KEY], 'all');
+      if (lock?.locked !== true) return 0;
+      let purged = 0;
+      for (;;) {
+        const deleted = await tx.execute<{ id: string }[]>(
+          `delete from sessions where id in (select id from sessions where revoked_at < ? or expires_at < ? limit ${String(PURGE_BATCH)}) returning id`,
+          [endedBefore, endedBefore],
+          'all',
+        );
+        purged += deleted.length;
+        if (deleted.length < PURGE_BATCH) return purged;
+      }
+    });
   }
 
   /**

@@ -6,7 +6,7 @@
 const BUILDING_BLOCKS =
   '^src/(access|credentials|validation|config)/|^src/(errors|logger)\\.ts$|^src/db/(uuid|database-unavailable|dead-connections)\\.ts$';
 /** Modules that own tables (and the rate-limit store), with their resolvers and GraphQL types. */
-const OWNING_MODULES = '^src/(users|sessions|audit|rate-limits)/|^src/db/';
+const OWNING_MODULES = '^src/(users|sessions|audit|rate-limits|account-tokens|mail)/|^src/db/';
 /** The flows that combine owning modules: sign-in, administration. */
 const FLOWS = '^src/(auth|admin)/';
 /** What assembles or serves the application. */

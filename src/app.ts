@@ -11,6 +11,9 @@ import { AuditResolver } from './audit/audit.resolver';
 import { AuditService } from './audit/audit.service';
 import { AuthResolver } from './auth/auth.resolver';
 import { AuthService } from './auth/auth.service';
+import { RecoveryResolver } from './auth/recovery.resolver';
+import { RecoveryService } from './auth/recovery.service';
+import { AccountTokenService } from './account-tokens/account-token.service';
 import type { Config } from './config/config';
 import { ServiceContainer } from './container';
 import { contextBuilder, type Context } from './context';
@@ -27,6 +30,10 @@ import { probes } from './http/probes';
 import { requestIds } from './http/request-id';
 import { securityHeaders } from './http/security-headers';
 import { createLogger, type Logger } from './logger';
+import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer';
+import { OutboxKind } from './mail/outbox-message.entity';
+import { OutboxService } from './mail/outbox.service';
+import { OutboxWorker } from './mail/outbox.worker';
 import { RateLimitMiddleware } from './rate-limits/rate-limited.decorator';
 import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { buildAppSchema } from './schema';
@@ -45,6 +52,8 @@ export interface Services {
   readonly tokens: TokenCodec;
   readonly audit: AuditService;
   readonly rateLimits: RateLimiter;
+  readonly recovery: RecoveryService;
+  readonly outbox: OutboxService;
 }
 
 export interface App {
@@ -67,21 +76,31 @@ function wireServices(config: Config, passwords: PasswordHasher, rateLimits: Rat
   const audit = new AuditService();
   const users = new UserService(passwords);
   const sessions = new SessionService(tokens, config, audit);
+  const outbox = new OutboxService();
+  const recovery = new RecoveryService(users, sessions, new AccountTokenService(), outbox, passwords, audit, config);
   return {
-    auth: new AuthService(users, sessions, passwords, tokens, audit),
+    auth: new AuthService(users, sessions, passwords, tokens, audit, recovery, config),
     admin: new AdminService(users, sessions, audit),
     users,
     sessions,
     tokens,
     audit,
     rateLimits,
+    recovery,
+    outbox,
   };
+}
+
+/** SMTP when SMTP_URL is set; otherwise (development, or SMTP_URL=log on purpose) the log. */
+function createMailer(config: Config, logger: Logger): Mailer {
+  return config.smtpUrl === 'log' ? new LogMailer(config.mailFrom, logger) : new SmtpMailer(config.smtpUrl, config.mailFrom);
 }
 
 /** type-graphql's container: the one instance of each resolver and middleware class. */
 function containerOf(services: Services): ServiceContainer {
   return new ServiceContainer()
     .set(AuthResolver, new AuthResolver(services.auth))
+    .set(RecoveryResolver, new RecoveryResolver(services.recovery))
     .set(UserResolver, new UserResolver(services.users))
     .set(AdminResolver, new AdminResolver(services.admin))
     .set(SessionResolver, new SessionResolver(services.sessions))
@@ -108,6 +127,15 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
 
     const purge = new SessionPurge(() => orm.em.fork(), services.sessions, config, logger);
     purge.start();
+    const delivery = new OutboxWorker(
+      () => orm.em.fork(),
+      services.outbox,
+      createMailer(config, logger),
+      { [OutboxKind.PASSWORD_RESET_REQUEST]: (tx, email) => services.recovery.handleResetRequest(tx, email) },
+      config,
+      logger,
+    );
+    delivery.start();
 
     const schema = await buildAppSchema(containerOf(services));
     const app = express();
@@ -174,6 +202,8 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       stopping ??= (async () => {
         await apollo.stop();
         await purge.stop();
+        // Stops claiming and finishes the messages it holds.
+        await delivery.stop();
         if (httpServer.listening) {
           await new Promise<void>((resolve) => {
             httpServer.close(() => {

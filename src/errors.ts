@@ -20,6 +20,7 @@ export enum AuthReason {
   INVALID_CREDENTIALS = 'INVALID_CREDENTIALS',
   ACCOUNT_DISABLED = 'ACCOUNT_DISABLED',
   REFRESH_TOKEN_REUSED = 'REFRESH_TOKEN_REUSED',
+  EMAIL_NOT_VERIFIED = 'EMAIL_NOT_VERIFIED',
 }
 
 /** Base of every error a client is meant to act on; anything else is masked. */
@@ -38,6 +39,7 @@ export const AUTH_MESSAGES: Record<AuthReason, string> = {
   INVALID_CREDENTIALS: 'Invalid email or password',
   ACCOUNT_DISABLED: 'This account is disabled',
   REFRESH_TOKEN_REUSED: 'The refresh token was already used; the session has been ended',
+  EMAIL_NOT_VERIFIED: 'Confirm your email address first: follow the link mailed to it',
 };
 
 export class AuthenticationFailure extends AppError {

@@ -6,17 +6,23 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** What happened to an account or a session. */
 export type AuditEventType =
+  | 'EMAIL_CHANGED'
+  | 'EMAIL_CHANGE_REQUESTED'
+  | 'EMAIL_VERIFIED'
   | 'LOGIN_FAILED'
   | 'LOGIN_SUCCEEDED'
   | 'LOGOUT'
   | 'PASSWORD_CHANGED'
+  | 'PASSWORD_RESET'
+  | 'PASSWORD_RESET_REQUESTED'
   | 'REFRESH_TOKEN_REUSED'
   | 'ROLE_CHANGED'
   | 'SESSION_REVOKED'
   | 'SIGNUP'
   | 'TOKEN_REFRESHED'
   | 'USER_DEACTIVATED'
-  | 'USER_REACTIVATED';
+  | 'USER_REACTIVATED'
+  | 'VERIFICATION_EMAIL_SENT';
 
 export type ChangePasswordInput = {
   currentPassword: string;

@@ -3,6 +3,9 @@
 import { defineConfig } from 'vite';
 
 export default defineConfig({
+  // One page for every path: /reset-password and /verify-email (the links of the API's mail, built
+  // from APP_URL) and /forgot-password get index.html, which routes on location.pathname.
+  appType: 'spa',
   server: { host: 'localhost', port: 5173, strictPort: true },
   preview: { host: 'localhost', port: 5173, strictPort: true },
 });

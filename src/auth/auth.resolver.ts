@@ -3,9 +3,8 @@ import { Auth } from '../access/auth.decorator';
 import type { Context } from '../context';
 import { AuthReason, AuthenticationFailure } from '../errors';
 import { emailOfInput, RateLimited, signedInUser } from '../rate-limits/rate-limited.decorator';
-import type { IssuedSession } from '../sessions/session.service';
+import { authPayload } from './auth-payload';
 import type { AuthService } from './auth.service';
-import { TokenTransport } from '../sessions/token-transport';
 import type { Viewer } from '../sessions/viewer';
 import { AuthPayload, ChangePasswordInput, LoginInput, SignupInput } from './auth.types';
 
@@ -16,13 +15,13 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, { description: 'Creates an account (always role USER) and signs it in.' })
   @RateLimited('signup', { ip: true, account: emailOfInput })
   async signup(@Arg('input', () => SignupInput) input: SignupInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return payload(ctx, await this.auth.signup(ctx.em, input, ctx.client));
+    return authPayload(ctx, await this.auth.signup(ctx.em, input, ctx.client));
   }
 
   @Mutation(() => AuthPayload, { description: 'Starts a session. Unknown email and wrong password fail alike.' })
   @RateLimited('login', { ip: true, account: emailOfInput })
   async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return payload(ctx, await this.auth.login(ctx.em, input, ctx.client));
+    return authPayload(ctx, await this.auth.login(ctx.em, input, ctx.client));
   }
 
   @Mutation(() => AuthPayload, {
@@ -33,7 +32,7 @@ export class AuthResolver {
   async refreshToken(@Arg('token', () => String, { nullable: true }) token: string | null, @Ctx() ctx: Context): Promise<AuthPayload> {
     const presented = token ?? ctx.refreshCookie.read();
     if (!presented) throw new AuthenticationFailure(AuthReason.TOKEN_MISSING, 'No refresh token was given and no refresh cookie was sent');
-    return payload(ctx, await this.auth.refresh(ctx.em, presented, ctx.client));
+    return authPayload(ctx, await this.auth.refresh(ctx.em, presented, ctx.client));
   }
 
   @Mutation(() => Boolean, {
@@ -59,23 +58,6 @@ export class AuthResolver {
   @Auth()
   @RateLimited('changePassword', { ip: true, account: signedInUser })
   async changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return payload(ctx, await this.auth.changePassword(ctx.em, await ctx.auth.viewer(), input, ctx.client));
+    return authPayload(ctx, await this.auth.changePassword(ctx.em, await ctx.auth.viewer(), input, ctx.client));
   }
-}
-
-/**
- * The answer of a sign-in: the rest of the request acts as the session just issued, and the
- * refresh token travels as the session was set up at login: in the body or, in cookie mode, only
- * in the HttpOnly cookie (whatever this request carried).
- */
-function payload(ctx: Context, { user, session, access, refresh }: IssuedSession): AuthPayload {
-  ctx.auth.signedInAs({ user, session });
-  const cookieMode = session.refreshTransport === TokenTransport.COOKIE;
-  if (cookieMode) ctx.refreshCookie.set(refresh.token, refresh.expiresAt);
-  return Object.assign(new AuthPayload(), {
-    accessToken: access.token,
-    accessTokenExpiresAt: access.expiresAt,
-    refreshToken: cookieMode ? null : refresh.token,
-    user,
-  });
 }

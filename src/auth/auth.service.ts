@@ -10,6 +10,7 @@ import type { IssuedSession, SessionService } from '../sessions/session.service'
 import { TokenTransport } from '../sessions/token-transport';
 import type { Viewer } from '../sessions/viewer';
 import type { UserService } from '../users/user.service';
+import type { RecoveryService } from './recovery.service';
 import type { ClientInfo } from '../validation/client-info';
 
 export interface Credentials {
@@ -31,21 +32,30 @@ export class AuthService {
     private readonly passwords: PasswordHasher,
     private readonly tokens: TokenCodec,
     private readonly audit: AuditService,
+    private readonly recovery: RecoveryService,
+    private readonly settings: { readonly requireEmailVerification: boolean },
   ) {}
 
   /** Always creates a USER; roles are raised only by an ADMIN. */
   async signup(em: SqlEntityManager, input: Credentials & { readonly name: string }, client: ClientInfo): Promise<IssuedSession> {
     const passwordHash = await this.users.hashPassword(input.password);
-    return em.transactional(async (tx) => {
+    const issued = await em.transactional(async (tx) => {
       const user = await this.users.insert(tx, { email: input.email, name: input.name, passwordHash, role: Role.USER });
-      const issued = await this.sessions.start(tx, user, client, input.tokenTransport ?? TokenTransport.BODY);
+      await this.recovery.sendVerification(tx, user, client);
+      // With REQUIRE_EMAIL_VERIFICATION no session starts before the address is confirmed.
+      const session = this.settings.requireEmailVerification
+        ? undefined
+        : await this.sessions.start(tx, user, client, input.tokenTransport ?? TokenTransport.BODY);
       await this.audit.record(tx, originOf(client, user.id), {
         type: AuditEventType.SIGNUP,
         subjectId: user.id,
-        sessionId: issued.session.id,
+        sessionId: session?.session.id ?? null,
       });
-      return issued;
+      return session;
     });
+    // The account and its verification mail are committed; the answer says what comes next.
+    if (!issued) throw new AuthenticationFailure(AuthReason.EMAIL_NOT_VERIFIED);
+    return issued;
   }
 
   /**
@@ -67,8 +77,15 @@ export class AuthService {
       // The password was checked outside the transaction; the session is created only if it and
       // the account state still hold now (a password change or a deactivation may have committed meanwhile).
       const current = await this.users.lockCredentials(tx, user.id);
-      if (current?.passwordHash !== passwordHash || !current.isActive) {
-        const reason = current?.passwordHash === passwordHash ? AuthReason.ACCOUNT_DISABLED : AuthReason.INVALID_CREDENTIALS;
+      const reason =
+        current?.passwordHash !== passwordHash
+          ? AuthReason.INVALID_CREDENTIALS
+          : !current.isActive
+            ? AuthReason.ACCOUNT_DISABLED
+            : this.settings.requireEmailVerification && !current.emailVerified
+              ? AuthReason.EMAIL_NOT_VERIFIED
+              : undefined;
+      if (reason) {
         await this.recordFailedLogin(tx, user.id, reason, client);
         return reason;
       }

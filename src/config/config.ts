@@ -72,6 +72,18 @@ export interface Config {
    * then are closed, and the process exits non-zero once the pools are closed.
    */
   readonly shutdownGraceMs: number;
+  /** Where links in mail point: the client app. */
+  readonly appUrl: string;
+  /** `log`: messages are written to the log instead of sent. Otherwise an smtp:// or smtps:// URL. */
+  readonly smtpUrl: string;
+  readonly mailFrom: string;
+  readonly passwordResetTtlMs: number;
+  readonly emailVerificationTtlMs: number;
+  /** No tokens until the account's email is verified. */
+  readonly requireEmailVerification: boolean;
+  readonly mailPollIntervalMs: number;
+  readonly mailRetryDelayMs: number;
+  readonly mailMaxAttempts: number;
   /** Problems worth a log line at start-up (outside production; in production they stop start-up). */
   readonly warnings: readonly string[];
 }
@@ -193,6 +205,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   ] as const);
   const shutdownGraceMs = parseDuration('SHUTDOWN_GRACE', get('SHUTDOWN_GRACE') ?? '10s');
 
+  const appUrlRaw = get('APP_URL');
+  if (appUrlRaw === undefined && isProduction) throw new ConfigError('APP_URL', 'must be set in production: links in mail point there');
+  const appUrl = parseUrl('APP_URL', appUrlRaw ?? 'http://localhost:5173', ['http:', 'https:'], 'https://app.example.com').toString();
+  const smtpRaw = get('SMTP_URL');
+  if (smtpRaw === undefined && isProduction) {
+    throw new ConfigError(
+      'SMTP_URL',
+      'must be set in production (smtp://user:pass@host:587, smtps://..., or log to write mail to the log on purpose)',
+    );
+  }
+  const smtpUrl =
+    smtpRaw === undefined || smtpRaw.trim() === 'log'
+      ? 'log'
+      : parseUrl('SMTP_URL', smtpRaw, ['smtp:', 'smtps:'], 'smtp://user:pass@host:587').toString();
+  const mailFromRaw = get('MAIL_FROM');
+  if (mailFromRaw === undefined && isProduction) throw new ConfigError('MAIL_FROM', 'must be set in production (the sender address)');
+  const mailFrom = (mailFromRaw ?? 'no-reply@localhost').trim();
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(mailFrom)) throw new ConfigError('MAIL_FROM', `must be an email address (got "${mailFrom}")`);
+  const passwordResetTtlMs = parseDuration('PASSWORD_RESET_TTL', get('PASSWORD_RESET_TTL') ?? '1h');
+  const emailVerificationTtlMs = parseDuration('EMAIL_VERIFICATION_TTL', get('EMAIL_VERIFICATION_TTL') ?? '24h');
+  const requireEmailVerification =
+    parseChoice('REQUIRE_EMAIL_VERIFICATION', get('REQUIRE_EMAIL_VERIFICATION') ?? 'false', ['true', 'false']) === 'true';
+  const mailPollIntervalMs = parseDuration('MAIL_POLL_INTERVAL', get('MAIL_POLL_INTERVAL') ?? '1s');
+  const mailRetryDelayMs = parseDuration('MAIL_RETRY_DELAY', get('MAIL_RETRY_DELAY') ?? '30s');
+  const mailMaxAttempts = parseInteger('MAIL_MAX_ATTEMPTS', get('MAIL_MAX_ATTEMPTS') ?? '8', 1, 100);
+
   // A misspelt variable would be ignored silently and its default would apply.
   const warnings: string[] = [];
   for (const name of Object.keys(env)) {
@@ -233,6 +271,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     logFormat,
     shutdownGraceMs,
+    appUrl,
+    smtpUrl,
+    mailFrom,
+    passwordResetTtlMs,
+    emailVerificationTtlMs,
+    requireEmailVerification,
+    mailPollIntervalMs,
+    mailRetryDelayMs,
+    mailMaxAttempts,
     warnings: Object.freeze(warnings),
   });
 }

@@ -1,6 +1,15 @@
 import { ConfigError, parseDuration, parseInteger } from './env';
 
-export const RATE_LIMITED_OPERATIONS = ['login', 'signup', 'refreshToken', 'changePassword'] as const;
+export const RATE_LIMITED_OPERATIONS = [
+  'login',
+  'signup',
+  'refreshToken',
+  'changePassword',
+  'passwordReset',
+  'verifyEmail',
+  'resendVerification',
+  'changeEmail',
+] as const;
 export type RateLimitedOperation = (typeof RATE_LIMITED_OPERATIONS)[number];
 export type RateLimitKey = 'account' | 'ip';
 
@@ -13,7 +22,8 @@ export interface RateLimitRule {
 export type RateLimits = Readonly<Partial<Record<`${RateLimitedOperation}:${RateLimitKey}`, RateLimitRule>>>;
 
 export const DEFAULT_RATE_LIMITS =
-  'login:account=5/15m,login:ip=50/15m,signup:ip=10/1h,refreshToken:ip=60/15m,changePassword:account=5/15m';
+  'login:account=5/15m,login:ip=50/15m,signup:ip=10/1h,refreshToken:ip=60/15m,changePassword:account=5/15m,' +
+  'passwordReset:account=3/1h,passwordReset:ip=20/1h,verifyEmail:ip=30/15m,resendVerification:account=3/1h,changeEmail:account=5/1h';
 
 function isOperation(name: string): name is RateLimitedOperation {
   return (RATE_LIMITED_OPERATIONS as readonly string[]).includes(name);

@@ -7,9 +7,11 @@ import type { AbstractSqlDriver } from '@mikro-orm/sql';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
+import { AccountToken } from '../account-tokens/account-token.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
+import { OutboxMessage } from '../mail/outbox-message.entity';
 import { RefreshToken, Session } from '../sessions/session.entity';
 import { User } from '../users/user.entity';
 import { releaseDeadClients } from './dead-connections';
@@ -20,7 +22,7 @@ export type Orm = MikroORM<AbstractSqlDriver>;
 
 type Options = NonNullable<Parameters<typeof MikroORM.init<AbstractSqlDriver>>[0]>;
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent, AccountToken, OutboxMessage];
 
 /**
  * One configuration for both databases: PostgreSQL when DATABASE_URL is set, otherwise

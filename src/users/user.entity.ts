@@ -11,7 +11,7 @@ import { NAME_MAX_LENGTH } from '../validation/display-name';
 @Entity({ tableName: 'users' })
 @Index({ name: 'users_role_id_index', properties: ['role', 'id'] })
 export class User {
-  [OptionalProps]?: 'role' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'emailSkeleton';
+  [OptionalProps]?: 'role' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'emailSkeleton' | 'emailVerified';
 
   @Field(() => ID, { simple: true })
   @PrimaryKey({ type: 'uuid' })
@@ -58,4 +58,10 @@ export class User {
   @Auth({ roles: [Role.MODERATOR, Role.ADMIN] })
   @Property({ type: 'datetime', nullable: true })
   lastLoginAt: Date | null = null;
+
+  /** True once the account proved it receives mail at `email` (a verification link, or a password reset). */
+  @Field(() => Boolean, { nullable: true, description: 'Visible to the user themself, MODERATOR and ADMIN.' })
+  @Auth({ roles: [Role.MODERATOR, Role.ADMIN], self: true })
+  @Property({ type: 'boolean' })
+  emailVerified = false;
 }

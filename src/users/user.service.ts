@@ -120,14 +120,49 @@ export class UserService {
    * transaction ends: a session is only created, or a password only changed, against credentials
    * and an account state that still hold when it commits.
    */
-  async lockCredentials(tx: SqlEntityManager, userId: string): Promise<{ passwordHash: string; isActive: boolean } | null> {
+  async lockCredentials(
+    tx: SqlEntityManager,
+    userId: string,
+  ): Promise<{ passwordHash: string; isActive: boolean; emailVerified: boolean } | null> {
     if (!tx.isInTransaction()) throw new Error('credentials are locked inside a transaction');
     const user = await tx.findOne(
       User,
       { id: userId },
       { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['passwordHash'], refresh: true },
     );
-    return user ? { passwordHash: user.passwordHash, isActive: user.isActive } : null;
+    return user ? { passwordHash: user.passwordHash, isActive: user.isActive, emailVerified: user.emailVerified } : null;
+  }
+
+  findByEmail(em: SqlEntityManager, email: string): Promise<User | null> {
+    return em.findOne(User, { email: normalizeEmail(email) }, { refresh: true });
+  }
+
+  /** True when an account has this address, or one that looks like it (the same UTS #39 skeleton). */
+  async isEmailTaken(em: SqlEntityManager, email: string): Promise<boolean> {
+    const normalized = normalizeEmail(email);
+    return (await em.count(User, { $or: [{ email: normalized }, { emailSkeleton: emailSkeleton(normalized) }] })) > 0;
+  }
+
+  /** In the caller's transaction. */
+  async markEmailVerified(tx: SqlEntityManager, user: User): Promise<void> {
+    await tx.nativeUpdate(User, { id: user.id }, { emailVerified: true });
+    user.emailVerified = true;
+  }
+
+  /**
+   * Moves the account to a verified new address, in the caller's transaction. The unique indexes
+   * decide: an address taken meanwhile (or one that looks like it) is a field error on `newEmail`.
+   */
+  async changeEmail(tx: SqlEntityManager, user: User, newEmail: string): Promise<void> {
+    const email = normalizeEmail(newEmail);
+    try {
+      await tx.nativeUpdate(User, { id: user.id }, { email, emailSkeleton: emailSkeleton(email), emailVerified: true });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw new InvalidInput({ newEmail: 'is already registered' });
+      throw error;
+    }
+    user.email = email;
+    user.emailVerified = true;
   }
 
   async passwordHashOf(em: SqlEntityManager, userId: string): Promise<string> {

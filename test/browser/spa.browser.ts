@@ -1,6 +1,8 @@
 // The example single-page app (examples/spa) in headless Chromium against the real API, in cookie
 // mode: sign in, `me`, a transparent refresh once the access token has expired, the refresh token
-// out of reach of page JavaScript, a reload that keeps the session, sign out.
+// out of reach of page JavaScript, a reload that keeps the session, sign out; then the pages of the
+// mailed links, with the mail read from a real SMTP server the test runs: the verification link, and
+// a forgotten password reset through its link, which signs in.
 //
 // The API and the built SPA listen on two ports of 127.0.0.1: two origins (so CORS_ORIGINS and
 // `credentials: 'include'` are exercised as in a real deployment) but one site, so the
@@ -15,16 +17,25 @@ import { promisify } from 'node:util';
 import express from 'express';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
-import { until } from '../helpers/eventually';
+import { pollUntil, until } from '../helpers/eventually';
 import { codes, gql } from '../helpers/graphql';
-import { signUp, type SignedIn } from '../helpers/factories';
+import { signUp, uniqueEmail, type SignedIn } from '../helpers/factories';
 import { must, mustBeString } from '../helpers/must';
+import { TestSmtpServer, tokenIn, type ReceivedMail } from '../helpers/smtp';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 /** Debian's Chromium; playwright-core never downloads a browser of its own here. */
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const REFRESH_COOKIE = 'refresh_token';
+/** The paths of the SPA besides `/`: the mailed links point at the last two (APP_URL + path). */
+const SPA_ROUTES = ['/forgot-password', '/reset-password', '/verify-email'];
+const VERIFICATION_SUBJECT = 'Confirm your email address';
+const RESET_SUBJECT = 'Reset your password';
+const NEW_PASSWORD = 'a brand new passphrase for Ada';
+const INVALID_LINK = 'This link is invalid or expired.';
+
+type PageState = 'signed-in' | 'signed-out' | 'forgot-password' | 'reset-password' | 'verify-email';
 
 /** One GraphQL POST the page made, as the network saw it. */
 interface GraphQLExchange {
@@ -32,7 +43,10 @@ interface GraphQLExchange {
   authorization: string | undefined;
   cookie: string | undefined;
   setCookie: string | null;
-  body: { data?: Record<string, any> | null; errors?: { extensions?: { code?: string; reason?: string } }[] };
+  body: {
+    data?: Record<string, any> | null;
+    errors?: { extensions?: { code?: string; reason?: string; fields?: Record<string, string> } }[];
+  };
 }
 
 /** Builds the SPA with the root's Vite, pointed at this API. */
@@ -44,9 +58,16 @@ async function buildSpa(outDir: string, apiUrl: string): Promise<void> {
   );
 }
 
+/**
+ * Serves the build, and its index.html on the SPA's own paths too, as `vite preview` does
+ * (appType 'spa'). Only those: the probe page under /graphql stays a page without the app.
+ */
 async function serveStatic(dir: string): Promise<{ server: Server; origin: string }> {
   const app = express();
   app.use(express.static(dir));
+  app.get(SPA_ROUTES, (_req, res) => {
+    res.sendFile(path.join(dir, 'index.html'));
+  });
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => {
       resolve(listening);
@@ -65,6 +86,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let account: SignedIn;
+  let smtp: TestSmtpServer | undefined;
   let graphqlUrl: string;
   let exchanges: Promise<GraphQLExchange>[] = [];
   const history: GraphQLExchange[] = [];
@@ -86,13 +108,21 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
   async function record(response: Response): Promise<GraphQLExchange> {
     const request = response.request();
+    // The body first: Chromium drops it once the page navigates away.
+    const body = response.json();
     return {
       operationName: (request.postDataJSON() as { operationName: string }).operationName,
       authorization: (await request.headerValue('authorization')) ?? undefined,
       cookie: (await request.headerValue('cookie')) ?? undefined,
       setCookie: await response.headerValue('set-cookie'),
-      body: (await response.json()) as GraphQLExchange['body'],
+      body: (await body) as GraphQLExchange['body'],
     };
+  }
+
+  /** Leaves the page, once what the network saw of it is recorded: `navigation` is a goto or a click on a link. */
+  async function leave(navigation: () => Promise<unknown>): Promise<void> {
+    await Promise.all(exchanges);
+    await navigation();
   }
 
   async function refreshCookie() {
@@ -100,8 +130,43 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
   }
 
   /** Waits for the page to settle in `state` (the SPA's `main[data-state]`). */
-  async function settled(state: 'signed-in' | 'signed-out'): Promise<void> {
+  async function settled(state: PageState): Promise<void> {
     await page.locator(`main[data-state="${state}"]`).waitFor({ timeout: 20_000 });
+  }
+
+  /** Clicks `selector`, waits for the answer to the GraphQL operation it sends, then for the page to settle in `state`. */
+  async function submit(selector: string, operationName: string, state: PageState): Promise<void> {
+    const answered = page.waitForResponse(
+      (response) =>
+        response.url() === graphqlUrl &&
+        response.request().method() === 'POST' &&
+        (response.request().postDataJSON() as { operationName?: string }).operationName === operationName,
+    );
+    await page.click(selector);
+    await answered;
+    await settled(state);
+  }
+
+  async function text(selector: string): Promise<string | null> {
+    return page.locator(selector).textContent();
+  }
+
+  /** The `count`-th message with `subject` to `to`, once it arrived. */
+  async function mail(to: string, subject: string, count: number): Promise<ReceivedMail> {
+    const mails = await pollUntil(`${String(count)} "${subject}" message(s) to ${to}`, () => {
+      const matching = must(smtp, 'the SMTP server')
+        .to(to)
+        .filter((m) => m.subject === subject);
+      return Promise.resolve(matching.length >= count ? matching : undefined);
+    });
+    return must(mails[count - 1], `message ${String(count)}`);
+  }
+
+  /** The link to `route` in a message: on the SPA's origin (APP_URL), with the message's token in the fragment. */
+  function linkIn(message: ReceivedMail, route: string): string {
+    const link = must(new RegExp(`https?://\\S+${route}#token=\\S+`).exec(message.text)?.[0], `a ${route} link in "${message.subject}"`);
+    expect(link).toBe(`${spaOrigin}${route}#token=${tokenIn(message)}`);
+    return link;
   }
 
   beforeAll(async () => {
@@ -109,7 +174,11 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     const spa = await serveStatic(buildDir);
     spaServer = spa.server;
     spaOrigin = spa.origin;
-    api = await startTestApp({ env: { ACCESS_TOKEN_TTL: '3s', CORS_ORIGINS: spaOrigin } });
+    smtp = await TestSmtpServer.start();
+    // The links in the mail are built from APP_URL: the origin this test serves the SPA from.
+    api = await startTestApp({
+      env: { ACCESS_TOKEN_TTL: '3s', CORS_ORIGINS: spaOrigin, SMTP_URL: smtp.url, APP_URL: spaOrigin, MAIL_POLL_INTERVAL: '100ms' },
+    });
     graphqlUrl = `${api.url}/graphql`;
     await buildSpa(buildDir, graphqlUrl);
     account = await signUp(api, { name: 'Ada Lovelace' });
@@ -131,6 +200,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     const server = spaServer;
     if (server) await new Promise((resolve) => server.close(resolve));
     await stopApps(api);
+    await smtp?.stop();
     if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   });
 
@@ -143,7 +213,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     await settled('signed-out');
     await page.fill('#email', account.email);
     await page.fill('#password', account.password);
-    await page.click('button[type="submit"]');
+    await page.click('#login-form button[type="submit"]');
     await settled('signed-in');
 
     await expect(page.locator('#me-email').textContent()).resolves.toBe(account.email);
@@ -241,5 +311,145 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     expect(afterReload.map((e) => e.operationName)).toEqual(['RefreshToken']);
     expect(must(afterReload[0], 'the RefreshToken request').body.errors?.map((e) => e.extensions?.reason)).toEqual(['TOKEN_MISSING']);
     await page.screenshot({ path: path.join(ARTIFACTS, 'spa-signed-out.png'), fullPage: true });
+  });
+
+  test('shows the address unverified, resends the link, and the link from the mail verifies it', async () => {
+    await page.fill('#email', account.email);
+    await page.fill('#password', account.password);
+    await submit('#login-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(text('#me-email-verified')).resolves.toBe('(not verified)');
+    await expect(page.locator('#resend-verification').isVisible()).resolves.toBe(true);
+    // The signup (through the API, in beforeAll) mailed the first link.
+    const signupLink = linkIn(await mail(account.email, VERIFICATION_SUBJECT, 1), '/verify-email');
+
+    await submit('#resend-verification', 'Me', 'signed-in');
+    await expect(text('#notice')).resolves.toBe('A new verification link is on its way.');
+    const resend = must(
+      (await traffic()).findLast((e) => e.operationName === 'ResendVerificationEmail'),
+      'the ResendVerificationEmail request',
+    );
+    expect(resend.body.data?.['resendVerificationEmail']).toBe(true);
+    expect(resend.authorization).toMatch(/^Bearer /);
+    const link = linkIn(await mail(account.email, VERIFICATION_SUBJECT, 2), '/verify-email');
+    expect(link).not.toBe(signupLink);
+
+    // The newer link voided the signup's.
+    await leave(() => page.goto(signupLink));
+    await settled('verify-email');
+    await expect(text('#error')).resolves.toBe(INVALID_LINK);
+    await expect(text('#notice')).resolves.toBe('');
+    // The token leaves the address bar (and the history) once read.
+    expect(page.url()).toBe(`${spaOrigin}/verify-email`);
+    const stale = await traffic();
+    expect(stale.map((e) => e.operationName)).toEqual(['VerifyEmail']);
+    expect(must(stale[0], 'the VerifyEmail request').body.errors?.map((e) => e.extensions?.reason)).toEqual(['TOKEN_INVALID']);
+
+    // Back to the app (a fresh page: the fragment of the new link alone would not load one), then the new link.
+    await leave(() => page.click('#verify-email a'));
+    await settled('signed-in');
+    await leave(() => page.goto(link));
+    await settled('verify-email');
+    await expect(text('#notice')).resolves.toBe('Your email address is verified.');
+    await expect(text('#error')).resolves.toBe('');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'spa-verified.png'), fullPage: true });
+    const verify = (await traffic()).filter((e) => e.operationName === 'VerifyEmail');
+    expect(verify.map((e) => e.body.data?.['verifyEmail'])).toEqual([true]);
+    // The link's operation carries no access token: the token of the link is the whole credential.
+    expect(must(verify[0], 'the VerifyEmail request').authorization).toBeUndefined();
+
+    await leave(() => page.click('#verify-email a'));
+    await settled('signed-in');
+    await expect(text('#me-email-verified')).resolves.toBe('(verified)');
+    await expect(page.locator('#resend-verification').isVisible()).resolves.toBe(false);
+  });
+
+  test('forgot password: the reset link from the mail sets a new password and signs in', async () => {
+    await page.click('#sign-out');
+    await settled('signed-out');
+    await leave(() => page.click('text=Forgot password?'));
+    await settled('forgot-password');
+    expect(page.url()).toBe(`${spaOrigin}/forgot-password`);
+    await traffic();
+
+    // The same neutral answer for an address without an account and for one with.
+    const stranger = uniqueEmail('nobody');
+    await page.fill('#forgot-email', stranger);
+    await submit('#forgot-form button[type="submit"]', 'RequestPasswordReset', 'forgot-password');
+    await expect(text('#notice')).resolves.toBe(`If an account exists for ${stranger}, a link to reset its password is on its way.`);
+    await page.fill('#forgot-email', account.email);
+    await submit('#forgot-form button[type="submit"]', 'RequestPasswordReset', 'forgot-password');
+    await expect(text('#notice')).resolves.toBe(`If an account exists for ${account.email}, a link to reset its password is on its way.`);
+    await expect(text('#error')).resolves.toBe('');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'spa-forgot-password.png'), fullPage: true });
+    const requests = await traffic();
+    expect(requests.map((e) => e.operationName)).toEqual(['RequestPasswordReset', 'RequestPasswordReset']);
+    expect(requests.map((e) => e.body.data?.['requestPasswordReset'])).toEqual([true, true]);
+
+    const resetLink = linkIn(await mail(account.email, RESET_SUBJECT, 1), '/reset-password');
+    await leave(() => page.goto(resetLink));
+    await settled('reset-password');
+    expect(page.url()).toBe(`${spaOrigin}/reset-password`);
+
+    // A password the policy refuses: the field's message, and the page stays (the link is still good).
+    await page.fill('#new-password', 'password');
+    await submit('#reset-form button[type="submit"]', 'ResetPassword', 'reset-password');
+    await expect(text('#error')).resolves.toBe('New password is too common; choose a less guessable password.');
+
+    await page.fill('#new-password', NEW_PASSWORD);
+    await submit('#reset-form button[type="submit"]', 'ResetPassword', 'signed-in');
+    await expect(text('#error')).resolves.toBe('');
+    await expect(text('#me-email')).resolves.toBe(account.email);
+    await expect(text('#me-email-verified')).resolves.toBe('(verified)');
+    expect(page.url()).toBe(`${spaOrigin}/`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'spa-reset.png'), fullPage: true });
+
+    const seen = await traffic();
+    expect(seen.map((e) => e.operationName)).toEqual(['ResetPassword', 'ResetPassword', 'Me']);
+    const [refused, reset, me] = [must(seen[0], 'the refused reset'), must(seen[1], 'the reset'), must(seen[2], 'the Me request')];
+    expect(refused.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    expect(Object.keys(refused.body.errors?.[0]?.extensions?.fields ?? {})).toEqual(['newPassword']);
+    // Signed in as after a login in cookie mode: the access token in the body, the refresh token only in the cookie.
+    expect(reset.authorization).toBeUndefined();
+    expect(reset.body.data?.['resetPassword'].refreshToken).toBeNull();
+    expect(reset.setCookie).toMatch(/^refresh_token=.+; Path=\/graphql;.*HttpOnly; SameSite=Strict/);
+    expect(me.authorization).toBe(
+      `Bearer ${mustBeString(reset.body.data?.['resetPassword'].accessToken, 'the access token of the reset')}`,
+    );
+    expect(await refreshCookie()).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+
+    // The link works once.
+    await leave(() => page.goto(resetLink));
+    await settled('reset-password');
+    await page.fill('#new-password', 'yet another passphrase for Ada');
+    await submit('#reset-form button[type="submit"]', 'ResetPassword', 'reset-password');
+    await expect(text('#error')).resolves.toBe(INVALID_LINK);
+    const reused = await traffic();
+    expect(reused.map((e) => e.operationName)).toEqual(['ResetPassword']);
+    expect(must(reused[0], 'the reused link').body.errors?.map((e) => e.extensions?.reason)).toEqual(['TOKEN_INVALID']);
+  });
+
+  test('after the reset, signs out and signs in with the new password only', async () => {
+    // The cookie the reset set restores the session on the main page.
+    await leave(() => page.goto(spaOrigin));
+    await settled('signed-in');
+    await expect(text('#me-email')).resolves.toBe(account.email);
+    await page.click('#sign-out');
+    await settled('signed-out');
+    await traffic();
+
+    await page.fill('#email', account.email);
+    await page.fill('#password', account.password);
+    await submit('#login-form button[type="submit"]', 'Login', 'signed-out');
+    await expect(text('#error')).resolves.not.toBe('');
+
+    await page.fill('#password', NEW_PASSWORD);
+    await submit('#login-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(text('#error')).resolves.toBe('');
+    await expect(text('#me-email')).resolves.toBe(account.email);
+    const seen = await traffic();
+    expect(seen.map((e) => e.operationName)).toEqual(['Login', 'Login', 'Me']);
+    expect(must(seen[0], 'the login with the old password').body.errors?.map((e) => e.extensions?.reason)).toEqual(['INVALID_CREDENTIALS']);
+    expect(must(seen[1], 'the login with the new password').body.data?.['login'].accessToken).toEqual(expect.any(String));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'spa-new-password.png'), fullPage: true });
   });
 });

@@ -34,7 +34,8 @@ describe('npm run codegen:check', () => {
   });
 
   it('exits non-zero naming the field when the schema drops a field the operations select', async () => {
-    const schema = schemaWith('no-email', /^ {2}email: String @authorized.*\n/m, '');
+    // The field and its description line.
+    const schema = schemaWith('no-email', /^ {2}"{3}[^\n]*"{3}\n {2}email: String @authorized.*\n/m, '');
     const failure = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       execFile(
         process.execPath,

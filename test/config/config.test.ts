@@ -21,9 +21,12 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** What production needs for mail; each test that is about it overrides it. */
+const MAIL = { SMTP_URL: 'log', APP_URL: 'https://app.example.test', MAIL_FROM: 'no-reply@example.test' };
+
 /** Explicit secrets and a temporary DATA_DIR, so no test writes into the working tree. */
 function load(env: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ DATA_DIR: tempDir(), JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH, ...env });
+  return loadConfig({ DATA_DIR: tempDir(), JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH, ...MAIL, ...env });
 }
 
 /** The ConfigError `env` causes; fails the test when loading succeeds or throws anything else. */
@@ -66,6 +69,19 @@ describe('defaults', () => {
       'signup:ip': { max: 10, windowMs: 3_600_000 },
       'refreshToken:ip': { max: 60, windowMs: 15 * 60_000 },
       'changePassword:account': { max: 5, windowMs: 15 * 60_000 },
+      'passwordReset:account': { max: 3, windowMs: 3_600_000 },
+      'passwordReset:ip': { max: 20, windowMs: 3_600_000 },
+      'verifyEmail:ip': { max: 30, windowMs: 15 * 60_000 },
+      'resendVerification:account': { max: 3, windowMs: 3_600_000 },
+      'changeEmail:account': { max: 5, windowMs: 3_600_000 },
+    });
+    expect(config).toMatchObject({
+      appUrl: 'http://localhost:5173/',
+      smtpUrl: 'log',
+      mailFrom: 'no-reply@localhost',
+      passwordResetTtlMs: 3_600_000,
+      emailVerificationTtlMs: 86_400_000,
+      requireEmailVerification: false,
     });
     expect(config.corsOrigins).toContain('https://studio.apollographql.com');
     expect(config.corsOrigins.some((origin) => origin.startsWith('http://localhost:'))).toBe(true);
@@ -375,5 +391,19 @@ describe('weak or risky settings', () => {
       npm_config_cache: '/tmp',
     });
     expect(config.warnings).toEqual([]);
+  });
+});
+
+describe('mail settings', () => {
+  it.each(['SMTP_URL', 'APP_URL', 'MAIL_FROM'])('production refuses to start without %s, naming it', (name) => {
+    expect(configError({ NODE_ENV: 'production', [name]: undefined }).message).toMatch(new RegExp(`^${name} `));
+  });
+
+  it('takes SMTP_URL=log on purpose, and smtp:// or smtps:// URLs', () => {
+    expect(load({ NODE_ENV: 'production', SMTP_URL: 'log' }).smtpUrl).toBe('log');
+    expect(load({ SMTP_URL: 'smtps://user:pass@mail.example.com:465' }).smtpUrl).toBe('smtps://user:pass@mail.example.com:465');
+    expect(configError({ SMTP_URL: 'http://mail.example.com' }).message).toMatch(/^SMTP_URL /);
+    expect(configError({ MAIL_FROM: 'not an address' }).message).toMatch(/^MAIL_FROM /);
+    expect(configError({ REQUIRE_EMAIL_VERIFICATION: 'yes' }).message).toMatch(/^REQUIRE_EMAIL_VERIFICATION /);
   });
 });

@@ -28,9 +28,13 @@ const compose = parse(read('docker-compose.yml')) as { services: Record<string, 
 const service = (name: string): ComposeService => must(compose.services[name], `the ${name} service of docker-compose.yml`);
 const api = service('api');
 
+/** What compose requires from the shell: the secrets and the mail settings production needs. */
 const SECRETS = {
   JWT_ACCESS_SECRET: 'compose-access-secret-0123456789-abcdefghijklmnop',
   JWT_REFRESH_SECRET: 'compose-refresh-secret-0123456789-abcdefghijklmnop',
+  APP_URL: 'https://app.example.com',
+  SMTP_URL: 'smtp://mailer:secret@smtp.example.com:587',
+  MAIL_FROM: 'no-reply@example.com',
 };
 
 /** Compose's variable substitution: `$$`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`. */
@@ -87,7 +91,7 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(api.environment ?? {}).filter((name) => !known.has(name))).toEqual([]);
   });
 
-  it('refuses to start without either JWT secret', () => {
+  it('refuses to start without a JWT secret or a mail setting', () => {
     for (const name of Object.keys(SECRETS) as (keyof typeof SECRETS)[]) {
       const shell: Record<string, string> = Object.fromEntries(Object.entries(SECRETS).filter(([key]) => key !== name));
       expect(() => environmentOf(api, shell)).toThrow(`required variable ${name} is missing a value`);

@@ -113,6 +113,10 @@ export function testEnv(
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     JWT_ACCESS_SECRET: TEST_ACCESS_SECRET,
     JWT_REFRESH_SECRET: TEST_REFRESH_SECRET,
+    // Mail goes to the log unless a test brings its own SMTP server (production requires these three).
+    SMTP_URL: 'log',
+    APP_URL: 'http://localhost:5173',
+    MAIL_FROM: 'no-reply@example.test',
     BCRYPT_COST: '4',
     PORT: '0',
     // Suites create many accounts from one address; test/abuse turns the limits on explicitly.

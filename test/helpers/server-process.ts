@@ -37,6 +37,9 @@ export function serverEnv(
     DATABASE_URL: database.databaseUrl,
     JWT_ACCESS_SECRET: TEST_ACCESS_SECRET,
     JWT_REFRESH_SECRET: TEST_REFRESH_SECRET,
+    SMTP_URL: 'log',
+    APP_URL: 'https://app.example.test',
+    MAIL_FROM: 'no-reply@example.test',
     ...overrides,
   };
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));

@@ -64,14 +64,18 @@ export function tokenExpiresAt() {
   return accessTokenExpiresAt;
 }
 
-const withAccessToken = new SetContextLink(({ headers }) =>
-  accessToken ? { headers: { ...headers, authorization: `Bearer ${accessToken}` } } : {},
+/**
+ * The operations of a mailed link (reset, verify) run with `context: { anonymous: true }`: no
+ * access token goes along, and their TOKEN_EXPIRED is about the link, not a reason to refresh.
+ */
+const withAccessToken = new SetContextLink(({ headers, anonymous }) =>
+  accessToken && !anonymous ? { headers: { ...headers, authorization: `Bearer ${accessToken}` } } : {},
 );
 
 /** TOKEN_EXPIRED: refresh once through the cookie, then send the same operation again. */
 const refreshWhenExpired = new ErrorLink(({ error, operation, forward }) => {
   const expired = CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.reason === 'TOKEN_EXPIRED');
-  if (!expired || operation.getContext().retriedAfterRefresh) return;
+  if (!expired || operation.getContext().anonymous || operation.getContext().retriedAfterRefresh) return;
   operation.setContext({ retriedAfterRefresh: true });
   return from(refreshAccessToken()).pipe(switchMap(() => forward(operation)));
 });
@@ -98,6 +102,7 @@ const ME = gql`
       id
       name
       email
+      emailVerified
       role
     }
   }
@@ -109,10 +114,67 @@ const LOGOUT = gql`
   }
 `;
 
+const REQUEST_PASSWORD_RESET = gql`
+  mutation RequestPasswordReset($email: String!) {
+    requestPasswordReset(email: $email)
+  }
+`;
+
+const RESET_PASSWORD = gql`
+  mutation ResetPassword($input: ResetPasswordInput!) {
+    resetPassword(input: $input) {
+      accessToken
+      accessTokenExpiresAt
+      refreshToken
+    }
+  }
+`;
+
+const VERIFY_EMAIL = gql`
+  mutation VerifyEmail($token: String!) {
+    verifyEmail(token: $token)
+  }
+`;
+
+const RESEND_VERIFICATION_EMAIL = gql`
+  mutation ResendVerificationEmail {
+    resendVerificationEmail
+  }
+`;
+
 /** Signs in; COOKIE puts the refresh token in the HttpOnly cookie (the body's refreshToken is null). */
 export async function logIn(email, password) {
   const { data } = await client.mutate({ mutation: LOGIN, variables: { input: { email, password, tokenTransport: 'COOKIE' } } });
   remember(data.login);
+}
+
+/** Asks for a reset link. The answer is the same whether the address has an account or not. */
+export async function requestPasswordReset(email) {
+  await client.mutate({ mutation: REQUEST_PASSWORD_RESET, variables: { email }, context: { anonymous: true } });
+}
+
+/**
+ * Sets a new password with the token of a reset link. The API ends every session of the account and
+ * signs in anew, as a login in cookie mode: the access token here, the refresh token in the cookie.
+ */
+export async function resetPassword(token, newPassword) {
+  const { data } = await client.mutate({
+    mutation: RESET_PASSWORD,
+    variables: { input: { token, newPassword, tokenTransport: 'COOKIE' } },
+    context: { anonymous: true },
+  });
+  remember(data.resetPassword);
+}
+
+/** Confirms an address with the token of a verification link. */
+export async function verifyEmail(token) {
+  await client.mutate({ mutation: VERIFY_EMAIL, variables: { token }, context: { anonymous: true } });
+}
+
+/** Mails a new verification link to the signed-in user; false when the address is already verified. */
+export async function resendVerificationEmail() {
+  const { data } = await client.mutate({ mutation: RESEND_VERIFICATION_EMAIL });
+  return data.resendVerificationEmail;
 }
 
 /** On page load: true when the refresh cookie still holds a live session. */

@@ -3,6 +3,7 @@ import { Migration20261123100000AuditLog } from './Migration20261123100000AuditL
 import { Migration20261130000000SessionRotation } from './Migration20261130000000SessionRotation';
 import { Migration20261130010000SessionTransport } from './Migration20261130010000SessionTransport';
 import { Migration20261130020000EmailSkeleton } from './Migration20261130020000EmailSkeleton';
+import { Migration20261130030000AccountRecovery } from './Migration20261130030000AccountRecovery';
 
 /** Every migration, in order; listed explicitly so TypeScript and compiled builds load the same set. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   { name: 'Migration20261130000000SessionRotation', class: Migration20261130000000SessionRotation },
   { name: 'Migration20261130010000SessionTransport', class: Migration20261130010000SessionTransport },
   { name: 'Migration20261130020000EmailSkeleton', class: Migration20261130020000EmailSkeleton },
+  { name: 'Migration20261130030000AccountRecovery', class: Migration20261130030000AccountRecovery },
 ];

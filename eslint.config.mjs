@@ -42,6 +42,8 @@ export default tseslint.config(
   {
     // The browser example: plain JavaScript modules, typed by examples/spa/tsconfig.json (DOM library).
     files: ['examples/spa/**/*.js'],
-    languageOptions: { globals: { document: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', FormData: 'readonly' } },
+    languageOptions: {
+      globals: { document: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', FormData: 'readonly' },
+    },
   },
 );

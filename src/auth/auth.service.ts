@@ -41,7 +41,6 @@ export class AuthService {
     const passwordHash = await this.users.hashPassword(input.password);
     const issued = await em.transactional(async (tx) => {
       const user = await this.users.insert(tx, { email: input.email, name: input.name, passwordHash, role: Role.USER });
-      await this.recovery.sendVerification(tx, user, client);
       // With REQUIRE_EMAIL_VERIFICATION no session starts before the address is confirmed.
       const session = this.settings.requireEmailVerification
         ? undefined
@@ -51,6 +50,7 @@ export class AuthService {
         subjectId: user.id,
         sessionId: session?.session.id ?? null,
       });
+      await this.recovery.sendVerification(tx, user, client);
       return session;
     });
     // The account and its verification mail are committed; the answer says what comes next.

@@ -79,6 +79,7 @@ describe('audit log', () => {
     const events = page.edges.map((e) => e.node).reverse();
     expect(events.map((e) => e.type)).toEqual([
       'SIGNUP',
+      'VERIFICATION_EMAIL_SENT',
       'LOGIN_FAILED',
       'LOGIN_SUCCEEDED',
       'TOKEN_REFRESHED',
@@ -88,16 +89,17 @@ describe('audit log', () => {
       'LOGIN_FAILED',
       'USER_REACTIVATED',
     ]);
-    expect(page.totalCount).toBe(9);
+    expect(page.totalCount).toBe(10);
     expect(page.pageInfo.hasNextPage).toBe(false);
     for (const event of events) {
       expect(event.subjectId).toBe(user.id);
       expect(event.ip).toBe('127.0.0.1');
       expect(Number.isNaN(Date.parse(event.createdAt))).toBe(false);
     }
-    const [signup, failed, succeeded, refresh, logout, roleChanged, deactivated, disabledLogin, reactivated] = events as Event[] &
+    const [signup, verification, failed, succeeded, refresh, logout, roleChanged, deactivated, disabledLogin, reactivated] = events as Event[] &
       Record<number, Event>;
     expect(signup).toMatchObject({ actorId: user.id, detail: null });
+    expect(verification).toMatchObject({ actorId: user.id, sessionId: null });
     expect(failed).toMatchObject({ actorId: null, sessionId: null, userAgent: 'audit-test-agent', detail: 'INVALID_CREDENTIALS' });
     expect(succeeded).toMatchObject({ actorId: user.id, userAgent: 'audit-test-agent' });
     expect(succeeded?.sessionId).toEqual(expect.any(String));
@@ -137,8 +139,15 @@ describe('audit log', () => {
     expect((await gql(app, `mutation { logoutAll }`, {}, { token })).data).toEqual({ logoutAll: true });
 
     const events = (await auditLog({ userId: user.id })).edges.map((e) => e.node).reverse();
-    expect(events.map((e) => e.type)).toEqual(['SIGNUP', 'LOGIN_SUCCEEDED', 'SESSION_REVOKED', 'PASSWORD_CHANGED', 'LOGOUT']);
-    expect(events[2]).toMatchObject({ actorId: user.id, sessionId: secondId });
+    expect(events.map((e) => e.type)).toEqual([
+      'SIGNUP',
+      'VERIFICATION_EMAIL_SENT',
+      'LOGIN_SUCCEEDED',
+      'SESSION_REVOKED',
+      'PASSWORD_CHANGED',
+      'LOGOUT',
+    ]);
+    expect(events[3]).toMatchObject({ actorId: user.id, sessionId: secondId });
     expect(events.every((e) => e.actorId === user.id)).toBe(true);
     const all = JSON.stringify(events);
     for (const secret of [PASSWORD, 'a brand new password', user.accessToken, user.refreshToken, second.refreshToken, token]) {
@@ -188,11 +197,12 @@ describe('audit log', () => {
     expect([...seen].sort().reverse()).toEqual(seen);
 
     const mine = await auditLog({ userId: user.id, first: 3 });
-    expect(mine.totalCount).toBe(5);
+    expect(mine.totalCount).toBe(6);
     const rest = await auditLog({ userId: user.id, first: 3, after: mine.pageInfo.endCursor });
     expect(rest.pageInfo.hasNextPage).toBe(false);
     expect([...mine.edges, ...rest.edges].map((e) => e.node.type).reverse()).toEqual([
       'SIGNUP',
+      'VERIFICATION_EMAIL_SENT',
       'LOGIN_FAILED',
       'LOGIN_FAILED',
       'LOGIN_FAILED',
@@ -247,8 +257,8 @@ describe('audit log: refresh token reuse', () => {
     const admin2 = await userWithRole(strict, Role.ADMIN);
     const res = await gql<{ auditLog: Page }>(strict, AUDIT_LOG, { userId: user.id }, { token: admin2.accessToken });
     const events = (res.data?.auditLog.edges ?? []).map((e) => e.node).reverse();
-    expect(events.map((e) => e.type)).toEqual(['SIGNUP', 'TOKEN_REFRESHED', 'REFRESH_TOKEN_REUSED']);
-    expect(events[2]).toMatchObject({ actorId: null, subjectId: user.id, sessionId: events[0]?.sessionId, ip: '127.0.0.1' });
+    expect(events.map((e) => e.type)).toEqual(['SIGNUP', 'VERIFICATION_EMAIL_SENT', 'TOKEN_REFRESHED', 'REFRESH_TOKEN_REUSED']);
+    expect(events[3]).toMatchObject({ actorId: null, subjectId: user.id, sessionId: events[0]?.sessionId, ip: '127.0.0.1' });
     expect(JSON.stringify(events)).not.toContain(user.refreshToken);
   });
 });

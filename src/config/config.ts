@@ -60,6 +60,8 @@ export interface Config {
   readonly sessionRetentionMs: number;
   readonly bcryptCost: number;
   readonly rateLimits: RateLimits | 'off';
+  /** IPv6 clients count in rate limits by this prefix length (RATE_LIMIT_IPV6_PREFIX, default 64). */
+  readonly rateLimitIpv6Prefix: number;
   readonly bootstrapAdmin: { readonly email: string; readonly password: string } | undefined;
   readonly corsOrigins: readonly string[];
   /** Express `trust proxy` value; `false` means the socket address is the client IP. */
@@ -231,6 +233,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const mailRetryDelayMs = parseDuration('MAIL_RETRY_DELAY', get('MAIL_RETRY_DELAY') ?? '30s');
   const mailMaxAttempts = parseInteger('MAIL_MAX_ATTEMPTS', get('MAIL_MAX_ATTEMPTS') ?? '8', 1, 100);
 
+  const jwtIssuer = get('JWT_ISSUER') ?? 'graphql-auth-api';
+  const jwtAudience = get('JWT_AUDIENCE') ?? 'graphql-auth-api';
+  const trustProxy = parseTrustProxy(get('TRUST_PROXY'));
+  const rateLimits = parseRateLimits(get('RATE_LIMITS'));
+  const rateLimitIpv6Prefix = parseInteger('RATE_LIMIT_IPV6_PREFIX', get('RATE_LIMIT_IPV6_PREFIX') ?? '64', 16, 128);
+
   // A misspelt variable would be ignored silently and its default would apply.
   const warnings: string[] = [];
   for (const name of Object.keys(env)) {
@@ -252,8 +260,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwt: Object.freeze({
       accessSecret,
       refreshSecret,
-      issuer: get('JWT_ISSUER') ?? 'graphql-auth-api',
-      audience: get('JWT_AUDIENCE') ?? 'graphql-auth-api',
+      issuer: jwtIssuer,
+      audience: jwtAudience,
       signingKeys,
       secretsSource,
     }),
@@ -264,10 +272,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionPurgeIntervalMs,
     sessionRetentionMs,
     bcryptCost,
-    rateLimits: parseRateLimits(get('RATE_LIMITS')),
+    rateLimits,
+    rateLimitIpv6Prefix,
     bootstrapAdmin,
     corsOrigins: Object.freeze([...corsOrigins]),
-    trustProxy: parseTrustProxy(get('TRUST_PROXY')),
+    trustProxy,
     logLevel,
     logFormat,
     shutdownGraceMs,

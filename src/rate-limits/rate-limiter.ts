@@ -5,15 +5,22 @@ import type { Config } from '../config/config';
 import type { RateLimitedOperation, RateLimitKey, RateLimitRule, RateLimits } from '../config/rate-limit-rules';
 import { RateLimitExceeded, ServiceUnavailable } from '../errors';
 import type { Logger } from '../logger';
+import { addressBucket } from './address-bucket';
 import type { AttemptCounter, Verdict } from './attempt-counter';
 import { MemoryAttemptCounter } from './memory-attempt-counter';
 import { RedisAttemptCounter } from './redis-attempt-counter';
 
-/** The subject of each kind of bucket, computed only when a rule of that kind is configured. */
-export type RateLimitSubjects = Readonly<Partial<Record<RateLimitKey, () => string | Promise<string>>>>;
+/**
+ * What an operation's attempts are about, computed only when a rule needs it: the client address
+ * and the account. `account-ip` buckets exist for operations that have both.
+ */
+export type RateLimitSubjects = Readonly<Partial<Record<'ip' | 'account', () => string | Promise<string>>>>;
 
-/** The IP bucket is taken first: a flood from one address does not use up its victims' account budgets. */
-const KEY_ORDER: readonly RateLimitKey[] = ['ip', 'account'];
+/**
+ * The address bucket is taken first, so a flood from one address does not use up its victims'
+ * account budgets; then one account from one address; then the account from anywhere.
+ */
+const KEY_ORDER: readonly RateLimitKey[] = ['ip', 'account-ip', 'account'];
 
 export const UNAVAILABLE_MESSAGE = 'Rate limiting is unavailable; try again shortly';
 
@@ -55,18 +62,34 @@ export class RateLimiter {
     private readonly rules: RateLimits | 'off',
     private readonly counter: AttemptCounter | undefined,
     private readonly logger: Logger,
+    /** IPv6 addresses count by this prefix (a client usually holds a whole /64). */
+    private readonly ipv6PrefixBits = 64,
   ) {}
+
+  /** The text a bucket of this kind counts by, or undefined when the operation has no such subject. */
+  private async subjectOf(kind: RateLimitKey, subjects: RateLimitSubjects): Promise<string | undefined> {
+    const address = async () => (subjects.ip ? addressBucket(await subjects.ip(), this.ipv6PrefixBits) : undefined);
+    switch (kind) {
+      case 'ip':
+        return address();
+      case 'account':
+        return subjects.account?.();
+      case 'account-ip': {
+        if (!subjects.account || !subjects.ip) return undefined;
+        return `${await subjects.account()}\u0000${(await address()) ?? ''}`;
+      }
+    }
+  }
 
   async check(operation: RateLimitedOperation, subjects: RateLimitSubjects, info: GraphQLResolveInfo): Promise<void> {
     if (this.rules === 'off' || !this.counter) return;
     for (const kind of KEY_ORDER) {
       const rule = this.rules[`${operation}:${kind}`];
-      const subjectOf = subjects[kind];
-      if (!rule || !subjectOf) continue;
+      if (!rule) continue;
+      const text = await this.subjectOf(kind, subjects);
+      if (text === undefined) continue;
       // Hashed: bounded key length, and no email address or IP in the store's keys.
-      const subject = createHash('sha256')
-        .update(await subjectOf())
-        .digest('base64url');
+      const subject = createHash('sha256').update(text).digest('base64url');
       // One small limiter per check: its store knows this bucket's rule and keeps the verdict
       // (for retryAfter), neither of which graphql-rate-limit's Store interface passes along.
       const store = new AtomicTakeStore(this.counter, rule);
@@ -96,5 +119,5 @@ export async function createRateLimiter(config: Config, logger: Logger): Promise
   const counter = config.redisUrl
     ? await RedisAttemptCounter.connect(config.redisUrl, config.redisKeyPrefix, logger)
     : new MemoryAttemptCounter();
-  return new RateLimiter(config.rateLimits, counter, logger);
+  return new RateLimiter(config.rateLimits, counter, logger, config.rateLimitIpv6Prefix);
 }

@@ -100,6 +100,77 @@ describe('login per client IP behind a trusted proxy (TRUST_PROXY=loopback)', ()
   });
 });
 
+describe('login per account and address, under a per-account ceiling (defaults, TRUST_PROXY=loopback)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await appWithLimits('', { TRUST_PROXY: 'loopback' });
+  });
+  afterAll(async () => {
+    await stopApps(app);
+  });
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+
+  it("does not lock the owner out on their own address with a stranger's wrong guesses", async () => {
+    const target = await account(app);
+    for (let i = 0; i < 5; i++) expect(outcome(await login(app, target.email, WRONG, from('203.0.113.66')))).toBe(INVALID);
+    // The stranger's address is refused, even with the right password...
+    expect(outcome(await login(app, target.email, PASSWORD, from('203.0.113.66')))).toBe('RATE_LIMITED');
+    // ...the owner on another address is not.
+    expect(outcome(await login(app, target.email, PASSWORD, from('198.51.100.7')))).toBe('ok');
+    expect(await evaluatedLogins(app, target.id)).toBe(6);
+  });
+
+  it('counts every address towards the per-account ceiling for guessing spread over many addresses', async () => {
+    await stopApps(app);
+    app = await appWithLimits('login:account=6/15m', { TRUST_PROXY: 'loopback' });
+    const target = await account(app);
+    for (let i = 0; i < 6; i++) expect(outcome(await login(app, target.email, WRONG, from(`203.0.113.${String(i + 1)}`)))).toBe(INVALID);
+    expect(outcome(await login(app, target.email, PASSWORD, from('198.51.100.8')))).toBe('RATE_LIMITED');
+    expect(await evaluatedLogins(app, target.id)).toBe(6);
+  });
+});
+
+describe('IPv6 clients count by their /64 (RATE_LIMIT_IPV6_PREFIX)', () => {
+  const apps: TestApp[] = [];
+  afterAll(async () => {
+    await stopApps(...apps);
+  });
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+  async function withPrefix(prefix?: string): Promise<TestApp> {
+    const app = await appWithLimits('login:ip=2/15m', { TRUST_PROXY: 'loopback', ...(prefix ? { RATE_LIMIT_IPV6_PREFIX: prefix } : {}) });
+    apps.push(app);
+    return app;
+  }
+
+  it('puts every address of one /64 in one bucket, and another /64 in another', async () => {
+    const app = await withPrefix();
+    expect(outcome(await login(app, uniqueEmail('nobody'), WRONG, from('2001:db8:5:6::1')))).toBe(INVALID);
+    expect(outcome(await login(app, uniqueEmail('nobody'), WRONG, from('2001:DB8:5:6:ffff:ffff:ffff:fffe')))).toBe(INVALID);
+    expect(outcome(await login(app, uniqueEmail('nobody'), WRONG, from('2001:db8:5:6:a:b:c:d')))).toBe('RATE_LIMITED');
+    expect(outcome(await login(app, uniqueEmail('nobody'), WRONG, from('2001:db8:0005:0006::99')))).toBe('RATE_LIMITED');
+    expect(outcome(await login(app, uniqueEmail('nobody'), WRONG, from('2001:db8:5:7::1')))).toBe(INVALID);
+  });
+
+  it('counts an IPv4-mapped IPv6 address as its IPv4 address, and IPv4 addresses one by one', async () => {
+    const app = await withPrefix();
+    expect(outcome(await login(app, uniqueEmail('nobody'), WRONG, from('192.0.2.44')))).toBe(INVALID);
+    expect(outcome(await login(app, uniqueEmail('nobody'), WRONG, from('::ffff:192.0.2.44')))).toBe(INVALID);
+    expect(outcome(await login(app, uniqueEmail('nobody'), WRONG, from('192.0.2.44')))).toBe('RATE_LIMITED');
+    expect(outcome(await login(app, uniqueEmail('nobody'), WRONG, from('192.0.2.45')))).toBe(INVALID);
+  });
+
+  it('uses the configured prefix: /128 counts each address on its own, /48 a whole site', async () => {
+    const single = await withPrefix('128');
+    for (const address of ['2001:db8:9::1', '2001:db8:9::2', '2001:db8:9::3']) {
+      expect(outcome(await login(single, uniqueEmail('nobody'), WRONG, from(address)))).toBe(INVALID);
+    }
+    const site = await withPrefix('48');
+    expect(outcome(await login(site, uniqueEmail('nobody'), WRONG, from('2001:db8:9:1::1')))).toBe(INVALID);
+    expect(outcome(await login(site, uniqueEmail('nobody'), WRONG, from('2001:db8:9:2::1')))).toBe(INVALID);
+    expect(outcome(await login(site, uniqueEmail('nobody'), WRONG, from('2001:db8:9:3::1')))).toBe('RATE_LIMITED');
+  });
+});
+
 describe('signup, refreshToken and changePassword limits', () => {
   let app: TestApp;
   beforeAll(async () => {

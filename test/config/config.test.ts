@@ -60,11 +60,13 @@ describe('defaults', () => {
       trustProxy: false,
       logLevel: 'info',
       shutdownGraceMs: 10_000,
+      rateLimitIpv6Prefix: 64,
     });
     expect(config.jwt.accessSecret.toString()).toBe(ACCESS);
     expect(config.jwt.refreshSecret.toString()).toBe(REFRESH);
     expect(config.rateLimits).toEqual({
-      'login:account': { max: 5, windowMs: 15 * 60_000 },
+      'login:account-ip': { max: 5, windowMs: 15 * 60_000 },
+      'login:account': { max: 100, windowMs: 15 * 60_000 },
       'login:ip': { max: 50, windowMs: 15 * 60_000 },
       'signup:ip': { max: 10, windowMs: 3_600_000 },
       'refreshToken:ip': { max: 60, windowMs: 15 * 60_000 },

@@ -58,6 +58,11 @@ async function main(): Promise<void> {
         DATABASE_URL: url.toString(),
         JWT_ACCESS_SECRET: randomBytes(48).toString('base64url'),
         JWT_REFRESH_SECRET: randomBytes(48).toString('base64url'),
+        MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
+        // Production requires the mail settings; mail is written to the log here.
+        SMTP_URL: 'log',
+        APP_URL: 'https://app.example.test',
+        MAIL_FROM: 'no-reply@example.test',
         BCRYPT_COST: '10',
         RATE_LIMITS: 'off',
       },

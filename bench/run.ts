@@ -39,6 +39,11 @@ function projectEnv(databaseUrl: string | undefined, dataDir: string): Record<st
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     JWT_ACCESS_SECRET: ACCESS_SECRET,
     JWT_REFRESH_SECRET: REFRESH_SECRET,
+    MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
+    // Production requires the mail settings; mail is written to the log here.
+    SMTP_URL: 'log',
+    APP_URL: 'https://app.example.test',
+    MAIL_FROM: 'no-reply@example.test',
     BCRYPT_COST: String(BCRYPT_COST),
     RATE_LIMITS: 'off',
   };

@@ -13,11 +13,14 @@ import { AuthResolver } from './auth/auth.resolver';
 import { AuthService } from './auth/auth.service';
 import { RecoveryResolver } from './auth/recovery.resolver';
 import { RecoveryService } from './auth/recovery.service';
+import { SecondFactorResolver } from './auth/second-factor.resolver';
+import { SecondFactorService } from './auth/second-factor.service';
 import { AccountTokenService } from './account-tokens/account-token.service';
 import type { Config } from './config/config';
 import { ServiceContainer } from './container';
 import { contextBuilder, type Context } from './context';
 import { PasswordHasher } from './credentials/password.hasher';
+import { SecretBox } from './credentials/secret-box';
 import { TokenCodec } from './credentials/token.codec';
 import { openDatabase, type Orm } from './db/orm';
 import { errorLoggingPlugin } from './graphql/error-logging.plugin';
@@ -34,6 +37,7 @@ import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer';
 import { OutboxKind } from './mail/outbox-message.entity';
 import { OutboxService } from './mail/outbox.service';
 import { OutboxWorker } from './mail/outbox.worker';
+import { MfaService } from './mfa/mfa.service';
 import { RateLimitMiddleware } from './rate-limits/rate-limited.decorator';
 import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { buildAppSchema } from './schema';
@@ -46,6 +50,7 @@ import { UserService } from './users/user.service';
 /** The services createApp wired, for the CLI-like set-up that tests do beside the API. */
 export interface Services {
   readonly auth: AuthService;
+  readonly secondFactors: SecondFactorService;
   readonly admin: AdminService;
   readonly users: UserService;
   readonly sessions: SessionService;
@@ -77,10 +82,12 @@ function wireServices(config: Config, passwords: PasswordHasher, rateLimits: Rat
   const users = new UserService(passwords);
   const sessions = new SessionService(tokens, config, audit);
   const outbox = new OutboxService();
-  const recovery = new RecoveryService(users, sessions, new AccountTokenService(), outbox, passwords, audit, config);
+  const mfa = new MfaService(new SecretBox(config.mfa.encryptionKey), config.mfa.issuer);
+  const recovery = new RecoveryService(users, sessions, new AccountTokenService(), outbox, passwords, audit, mfa, config);
   return {
-    auth: new AuthService(users, sessions, passwords, tokens, audit, recovery, config),
-    admin: new AdminService(users, sessions, audit),
+    auth: new AuthService(users, sessions, passwords, tokens, audit, recovery, mfa, config),
+    secondFactors: new SecondFactorService(users, mfa, audit),
+    admin: new AdminService(users, sessions, audit, mfa),
     users,
     sessions,
     tokens,
@@ -100,6 +107,7 @@ function createMailer(config: Config, logger: Logger): Mailer {
 function containerOf(services: Services): ServiceContainer {
   return new ServiceContainer()
     .set(AuthResolver, new AuthResolver(services.auth))
+    .set(SecondFactorResolver, new SecondFactorResolver(services.secondFactors, services.auth))
     .set(RecoveryResolver, new RecoveryResolver(services.recovery))
     .set(UserResolver, new UserResolver(services.users))
     .set(AdminResolver, new AdminResolver(services.admin))

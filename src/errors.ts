@@ -21,6 +21,8 @@ export enum AuthReason {
   ACCOUNT_DISABLED = 'ACCOUNT_DISABLED',
   REFRESH_TOKEN_REUSED = 'REFRESH_TOKEN_REUSED',
   EMAIL_NOT_VERIFIED = 'EMAIL_NOT_VERIFIED',
+  MFA_REQUIRED = 'MFA_REQUIRED',
+  INVALID_MFA_CODE = 'INVALID_MFA_CODE',
 }
 
 /** Base of every error a client is meant to act on; anything else is masked. */
@@ -40,6 +42,8 @@ export const AUTH_MESSAGES: Record<AuthReason, string> = {
   ACCOUNT_DISABLED: 'This account is disabled',
   REFRESH_TOKEN_REUSED: 'The refresh token was already used; the session has been ended',
   EMAIL_NOT_VERIFIED: 'Confirm your email address first: follow the link mailed to it',
+  MFA_REQUIRED: 'Enter a code from your authenticator app or a recovery code (verifyMfa)',
+  INVALID_MFA_CODE: 'The code is wrong or was already used',
 };
 
 export class AuthenticationFailure extends AppError {
@@ -52,6 +56,19 @@ export class AuthenticationFailure extends AppError {
   }
   override extensions(): Record<string, unknown> {
     return { reason: this.reason };
+  }
+}
+
+/**
+ * The password was right and the account has a second factor: `extensions.mfaToken` is the
+ * short-lived, single-use challenge that `verifyMfa` exchanges, with a code, for the session.
+ */
+export class MfaRequired extends AuthenticationFailure {
+  constructor(readonly mfaToken: string) {
+    super(AuthReason.MFA_REQUIRED);
+  }
+  override extensions(): Record<string, unknown> {
+    return { ...super.extensions(), mfaToken: this.mfaToken };
   }
 }
 

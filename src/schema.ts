@@ -15,11 +15,20 @@ import { AuditResolver } from './audit/audit.resolver';
 import { authChecker } from './auth/auth-checker';
 import { AuthResolver } from './auth/auth.resolver';
 import { RecoveryResolver } from './auth/recovery.resolver';
+import { SecondFactorResolver } from './auth/second-factor.resolver';
 import { SessionResolver } from './sessions/session.resolver';
 import { UserResolver } from './users/user.resolver';
 
 /** Every resolver class; createApp registers one instance of each in the container. */
-export const RESOLVERS = [AuthResolver, RecoveryResolver, UserResolver, AdminResolver, SessionResolver, AuditResolver] as const;
+export const RESOLVERS = [
+  AuthResolver,
+  SecondFactorResolver,
+  RecoveryResolver,
+  UserResolver,
+  AdminResolver,
+  SessionResolver,
+  AuditResolver,
+] as const;
 
 /** Declares `@authorized`, whose applications `Auth` puts on guarded fields and operations. */
 function authorizedDirective(role: GraphQLEnumType): GraphQLDirective {

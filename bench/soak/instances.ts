@@ -35,6 +35,11 @@ function instanceEnv(databaseUrl: string, dataDir: string): Record<string, strin
     REDIS_KEY_PREFIX,
     JWT_ACCESS_SECRET: randomBytes(48).toString('base64url'),
     JWT_REFRESH_SECRET: randomBytes(48).toString('base64url'),
+    MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
+    // Production requires the mail settings; mail is written to the log here.
+    SMTP_URL: 'log',
+    APP_URL: 'https://app.example.test',
+    MAIL_FROM: 'no-reply@example.test',
     BCRYPT_COST: String(BCRYPT_COST),
     RATE_LIMITS,
     BOOTSTRAP_ADMIN_EMAIL: ADMIN_EMAIL,

@@ -24,6 +24,17 @@ export class AdminResolver {
     return this.admin.setActive(ctx.em, originOf(ctx.client, admin.id), userId, false);
   }
 
+  @Mutation(() => User, {
+    nullable: true,
+    description:
+      "Removes the user's TOTP authenticator, recovery codes and pending second steps: their next login asks for the password only.",
+  })
+  @Auth({ roles: [Role.ADMIN] })
+  async resetUserMfa(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
+    const { user: admin } = await ctx.auth.viewer();
+    return this.admin.resetMfa(ctx.em, originOf(ctx.client, admin.id), userId);
+  }
+
   @Mutation(() => User, { nullable: true, description: 'The user can log in again; ended sessions stay ended.' })
   @Auth({ roles: [Role.ADMIN] })
   async reactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {

@@ -2,9 +2,11 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import type { Role } from '../access/role';
 import { AuditEventType } from '../audit/audit-event.entity';
 import type { AuditOrigin, AuditService } from '../audit/audit.service';
+import type { MfaService } from '../mfa/mfa.service';
 import type { SessionService } from '../sessions/session.service';
 import type { User } from '../users/user.entity';
 import type { UserService } from '../users/user.service';
+import { InvalidInput } from '../errors';
 
 /**
  * Administration of other accounts (ADMIN only, guarded in the resolver). Each change, the
@@ -15,7 +17,25 @@ export class AdminService {
     private readonly users: UserService,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
+    private readonly mfa: MfaService,
   ) {}
+
+  /**
+   * For a user who lost their authenticator and their recovery codes (after the operator has
+   * checked who they are): removes every second factor; the next login asks for the password only.
+   */
+  resetMfa(em: SqlEntityManager, origin: AuditOrigin, userId: string): Promise<User> {
+    return em.transactional(async (tx) => {
+      const user = await this.users.findById(tx, userId);
+      if (!user) throw new InvalidInput({ userId: 'no such user' });
+      await this.users.lockCredentials(tx, user.id);
+      await this.mfa.removeAll(tx, user.id);
+      await this.users.setMfaEnabled(tx, user.id, false);
+      user.mfaEnabled = false;
+      await this.audit.record(tx, origin, { type: AuditEventType.MFA_RESET, subjectId: user.id });
+      return user;
+    });
+  }
 
   /** Takes effect on the next request of every token of that user. */
   setRole(em: SqlEntityManager, origin: AuditOrigin, userId: string, role: Role): Promise<User> {

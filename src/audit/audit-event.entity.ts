@@ -21,6 +21,12 @@ export enum AuditEventType {
   EMAIL_VERIFIED = 'EMAIL_VERIFIED',
   EMAIL_CHANGE_REQUESTED = 'EMAIL_CHANGE_REQUESTED',
   EMAIL_CHANGED = 'EMAIL_CHANGED',
+  MFA_ENABLED = 'MFA_ENABLED',
+  MFA_DISABLED = 'MFA_DISABLED',
+  RECOVERY_CODES_REGENERATED = 'RECOVERY_CODES_REGENERATED',
+  MFA_SUCCEEDED = 'MFA_SUCCEEDED',
+  MFA_FAILED = 'MFA_FAILED',
+  MFA_RESET = 'MFA_RESET',
 }
 
 registerEnumType(AuditEventType, { name: 'AuditEventType', description: 'What happened to an account or a session.' });

@@ -5,7 +5,8 @@ import { originOf, type AuditService } from '../audit/audit.service';
 import type { PasswordHasher } from '../credentials/password.hasher';
 import { passwordProblem } from '../credentials/password.policy';
 import type { TokenCodec } from '../credentials/token.codec';
-import { AuthReason, AuthenticationFailure, InvalidInput } from '../errors';
+import { AuthReason, AuthenticationFailure, InvalidInput, MfaRequired } from '../errors';
+import { userOfMfaToken, type MfaService } from '../mfa/mfa.service';
 import type { IssuedSession, SessionService } from '../sessions/session.service';
 import { TokenTransport } from '../sessions/token-transport';
 import type { Viewer } from '../sessions/viewer';
@@ -33,6 +34,7 @@ export class AuthService {
     private readonly tokens: TokenCodec,
     private readonly audit: AuditService,
     private readonly recovery: RecoveryService,
+    private readonly mfa: MfaService,
     private readonly settings: { readonly requireEmailVerification: boolean },
   ) {}
 
@@ -73,7 +75,7 @@ export class AuthService {
       throw new AuthenticationFailure(reason);
     }
     const { user, passwordHash } = found;
-    const outcome = await em.transactional(async (tx): Promise<IssuedSession | AuthReason> => {
+    const outcome = await em.transactional(async (tx): Promise<IssuedSession | AuthReason | MfaRequired> => {
       // The password was checked outside the transaction; the session is created only if it and
       // the account state still hold now (a password change or a deactivation may have committed meanwhile).
       const current = await this.users.lockCredentials(tx, user.id);
@@ -89,6 +91,8 @@ export class AuthService {
         await this.recordFailedLogin(tx, user.id, reason, client);
         return reason;
       }
+      // With a second factor the password earns only a short-lived challenge for verifyMfa.
+      if (current?.mfaEnabled) return new MfaRequired(await this.mfa.issueChallenge(tx, user, input.tokenTransport ?? TokenTransport.BODY));
       await this.users.recordLogin(tx, user);
       const issued = await this.sessions.start(tx, user, client, input.tokenTransport ?? TokenTransport.BODY);
       await this.audit.record(tx, originOf(client, user.id), {
@@ -96,6 +100,53 @@ export class AuthService {
         subjectId: user.id,
         sessionId: issued.session.id,
       });
+      return issued;
+    });
+    if (typeof outcome === 'string') throw new AuthenticationFailure(outcome);
+    if (outcome instanceof MfaRequired) throw outcome;
+    return outcome;
+  }
+
+  /**
+   * The second step of a login: the challenge of `mfaToken` and a current TOTP code or an unused
+   * recovery code give the session. A wrong code is recorded and counts towards the challenge's
+   * end; the session's `amr` says a second factor was used.
+   */
+  async verifyMfa(
+    em: SqlEntityManager,
+    input: { readonly mfaToken: string; readonly code: string; readonly tokenTransport?: TokenTransport | null },
+    client: ClientInfo,
+  ): Promise<IssuedSession> {
+    const userId = userOfMfaToken(input.mfaToken);
+    if (userId === undefined)
+      throw new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The mfaToken is invalid or was already used; sign in again');
+    const outcome = await em.transactional(async (tx): Promise<IssuedSession | AuthReason> => {
+      // The account first, as every credential change locks it: a change waits for this step, or ends its challenge.
+      const current = await this.users.lockCredentials(tx, userId);
+      const challenge = await this.mfa.redeemable(tx, input.mfaToken);
+      const { user } = challenge;
+      if (!current?.isActive) {
+        await this.mfa.use(tx, challenge);
+        return AuthReason.ACCOUNT_DISABLED;
+      }
+      const factor = await this.mfa.verifySecondFactor(tx, user, input.code);
+      if (!factor) {
+        await this.mfa.recordFailure(tx, challenge);
+        await this.audit.record(tx, originOf(client, null), { type: AuditEventType.MFA_FAILED, subjectId: user.id });
+        return AuthReason.INVALID_MFA_CODE;
+      }
+      await this.mfa.use(tx, challenge);
+      await this.users.recordLogin(tx, user);
+      const cookie = input.tokenTransport === TokenTransport.COOKIE || challenge.refreshTransport === TokenTransport.COOKIE;
+      const issued = await this.sessions.start(tx, user, client, cookie ? TokenTransport.COOKIE : TokenTransport.BODY, [
+        'pwd',
+        'otp',
+        'mfa',
+      ]);
+      const origin = originOf(client, user.id);
+      const sessionId = issued.session.id;
+      await this.audit.record(tx, origin, { type: AuditEventType.MFA_SUCCEEDED, subjectId: user.id, sessionId, detail: factor });
+      await this.audit.record(tx, origin, { type: AuditEventType.LOGIN_SUCCEEDED, subjectId: user.id, sessionId });
       return issued;
     });
     if (typeof outcome === 'string') throw new AuthenticationFailure(outcome);
@@ -181,6 +232,7 @@ export class AuthService {
       if (current?.passwordHash !== currentHash) throw new InvalidInput({ currentPassword: 'is not your current password' });
       await this.users.setPasswordHash(tx, viewer.user.id, newHash);
       await this.sessions.revokeAllOf(tx, viewer.user.id, viewer.session.id);
+      await this.mfa.voidChallenges(tx, viewer.user.id);
       await this.audit.record(tx, originOf(client, viewer.user.id), {
         type: AuditEventType.PASSWORD_CHANGED,
         subjectId: viewer.user.id,

@@ -4,9 +4,10 @@ import { AuditEventType } from '../audit/audit-event.entity';
 import { originOf, type AuditService } from '../audit/audit.service';
 import type { PasswordHasher } from '../credentials/password.hasher';
 import { passwordProblem } from '../credentials/password.policy';
-import { AuthReason, AuthenticationFailure, InvalidInput } from '../errors';
+import { AuthReason, AuthenticationFailure, InvalidInput, MfaRequired } from '../errors';
 import { durationText, emailChangeMail, emailChangeNotice, passwordResetMail, verificationMail } from '../mail/mail.templates';
 import type { OutboxService } from '../mail/outbox.service';
+import type { MfaService } from '../mfa/mfa.service';
 import type { IssuedSession, SessionService } from '../sessions/session.service';
 import { TokenTransport } from '../sessions/token-transport';
 import type { Viewer } from '../sessions/viewer';
@@ -35,6 +36,7 @@ export class RecoveryService {
     private readonly outbox: OutboxService,
     private readonly passwords: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly mfa: MfaService,
     private readonly settings: RecoverySettings,
   ) {}
 
@@ -77,18 +79,23 @@ export class RecoveryService {
     const problem = passwordProblem(input.newPassword, { email: preview.email });
     if (problem) throw new InvalidInput({ newPassword: problem });
     const passwordHash = await this.passwords.hash(input.newPassword);
-    return em.transactional(async (tx) => {
+    const outcome = await em.transactional(async (tx): Promise<IssuedSession | MfaRequired> => {
       const row = await this.tokens.redeemable(tx, input.token, [AccountTokenPurpose.PASSWORD_RESET]);
       const user = this.currentAccount(row.user, row.email);
-      await this.users.lockCredentials(tx, user.id);
+      const current = await this.users.lockCredentials(tx, user.id);
       await this.users.setPasswordHash(tx, user.id, passwordHash);
       await this.tokens.use(tx, row);
       await this.tokens.voidAll(tx, user.id, [AccountTokenPurpose.PASSWORD_RESET]);
       await this.sessions.revokeAllOf(tx, user.id);
       await this.users.markEmailVerified(tx, user);
+      await this.mfa.voidChallenges(tx, user.id);
       await this.audit.record(tx, originOf(client, user.id), { type: AuditEventType.PASSWORD_RESET, subjectId: user.id });
+      // The mailbox proves the email, not the second factor: the password is reset, the session waits for verifyMfa.
+      if (current?.mfaEnabled) return new MfaRequired(await this.mfa.issueChallenge(tx, user, input.tokenTransport ?? TokenTransport.BODY));
       return this.sessions.start(tx, user, client, input.tokenTransport ?? TokenTransport.BODY);
     });
+    if (outcome instanceof MfaRequired) throw outcome;
+    return outcome;
   }
 
   /** Mails a verification link for the account's current address, in the caller's transaction. */

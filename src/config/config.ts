@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { passwordProblem } from '../credentials/password.policy';
@@ -62,6 +63,11 @@ export interface Config {
   readonly rateLimits: RateLimits | 'off';
   /** IPv6 clients count in rate limits by this prefix length (RATE_LIMIT_IPV6_PREFIX, default 64). */
   readonly rateLimitIpv6Prefix: number;
+  /**
+   * Second factors: the key that encrypts TOTP secrets at rest (MFA_ENCRYPTION_KEY; in development
+   * derived from the refresh secret when unset) and the issuer name authenticator apps show.
+   */
+  readonly mfa: { readonly encryptionKey: Buffer; readonly issuer: string };
   readonly bootstrapAdmin: { readonly email: string; readonly password: string } | undefined;
   readonly corsOrigins: readonly string[];
   /** Express `trust proxy` value; `false` means the socket address is the client IP. */
@@ -165,6 +171,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const signingKeys = parseSigningKeys(get('JWT_SIGNING_KEYS'));
+
+  const mfaKeyRaw = get('MFA_ENCRYPTION_KEY');
+  if (mfaKeyRaw === undefined && isProduction) {
+    throw new ConfigError('MFA_ENCRYPTION_KEY', 'must be set in production (at least 32 random bytes): it encrypts TOTP secrets at rest');
+  }
+  // Development: a key of its own, derived from the refresh secret kept under DATA_DIR.
+  const mfaEncryptionKey =
+    mfaKeyRaw === undefined
+      ? Buffer.from(hkdfSync('sha256', refreshSecret, Buffer.alloc(0), 'graphql-auth-api/mfa-encryption/v1', 32))
+      : parseSecret('MFA_ENCRYPTION_KEY', mfaKeyRaw);
+  if (mfaKeyRaw !== undefined && (mfaEncryptionKey.equals(accessSecret) || mfaEncryptionKey.equals(refreshSecret))) {
+    throw new ConfigError('MFA_ENCRYPTION_KEY', 'must differ from the JWT secrets');
+  }
+  const mfaIssuer = get('MFA_ISSUER') ?? 'graphql-auth-api';
+  if (!/^[^:]{1,64}$/.test(mfaIssuer)) throw new ConfigError('MFA_ISSUER', 'must be 1 to 64 characters without a colon');
 
   const accessTokenTtlMs = parseDuration('ACCESS_TOKEN_TTL', get('ACCESS_TOKEN_TTL') ?? '15m');
   const refreshTokenTtlMs = parseDuration('REFRESH_TOKEN_TTL', get('REFRESH_TOKEN_TTL') ?? '7d');
@@ -274,6 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bcryptCost,
     rateLimits,
     rateLimitIpv6Prefix,
+    mfa: Object.freeze({ encryptionKey: mfaEncryptionKey, issuer: mfaIssuer }),
     bootstrapAdmin,
     corsOrigins: Object.freeze([...corsOrigins]),
     trustProxy,

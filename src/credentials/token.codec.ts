@@ -78,10 +78,20 @@ export class TokenCodec {
     this.accessTtlSeconds = Math.max(1, Math.round(config.accessTokenTtlMs / 1000));
   }
 
-  signAccess(claims: { userId: string; sessionId: string; role: Role }, now = Date.now()): SignedToken {
+  /** `amr`: how the session was authenticated (RFC 8176 values), for services that demand a second factor. */
+  signAccess(claims: { userId: string; sessionId: string; role: Role; amr?: readonly string[] }, now = Date.now()): SignedToken {
     const iat = Math.floor(now / 1000);
     const exp = iat + this.accessTtlSeconds;
-    const payload = { sub: claims.userId, sid: claims.sessionId, role: claims.role, typ: 'access', iat, exp, jti: randomUUID() };
+    const payload = {
+      sub: claims.userId,
+      sid: claims.sessionId,
+      role: claims.role,
+      amr: claims.amr ?? ['pwd'],
+      typ: 'access',
+      iat,
+      exp,
+      jti: randomUUID(),
+    };
     return { token: this.sign('access', payload), expiresAt: new Date(exp * 1000) };
   }
 

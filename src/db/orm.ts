@@ -12,6 +12,7 @@ import { AuditEvent } from '../audit/audit-event.entity';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
 import { OutboxMessage } from '../mail/outbox-message.entity';
+import { MfaChallenge, RecoveryCode, TotpCredential } from '../mfa/mfa.entities';
 import { RefreshToken, Session } from '../sessions/session.entity';
 import { User } from '../users/user.entity';
 import { releaseDeadClients } from './dead-connections';
@@ -22,7 +23,7 @@ export type Orm = MikroORM<AbstractSqlDriver>;
 
 type Options = NonNullable<Parameters<typeof MikroORM.init<AbstractSqlDriver>>[0]>;
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent, AccountToken, OutboxMessage];
+export const ENTITIES = [User, Session, RefreshToken, AuditEvent, AccountToken, OutboxMessage, TotpCredential, RecoveryCode, MfaChallenge];
 
 /**
  * One configuration for both databases: PostgreSQL when DATABASE_URL is set, otherwise

@@ -11,7 +11,7 @@ import { TokenTransport } from './token-transport';
  */
 @Entity({ tableName: 'sessions' })
 export class Session {
-  [OptionalProps]?: 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'userAgent' | 'ip' | 'lastRotatedHash' | 'refreshTransport';
+  [OptionalProps]?: 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'userAgent' | 'ip' | 'lastRotatedHash' | 'refreshTransport' | 'amr';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -48,6 +48,13 @@ export class Session {
   /** Chosen at login: every answer for this session carries its refresh token this way. */
   @Enum({ items: () => TokenTransport, nativeEnumName: undefined })
   refreshTransport: TokenTransport = TokenTransport.BODY;
+
+  /**
+   * How the session was authenticated, as RFC 8176 `amr` values separated by commas: `pwd`,
+   * `pwd,otp,mfa`, `hwk,mfa`... Access tokens carry them, so other services can demand a second factor.
+   */
+  @Property({ type: 'text' })
+  amr = 'pwd';
 }
 
 /** A refresh token, by hash only. `usedAt` is set once, atomically, when it is rotated. */

@@ -45,11 +45,18 @@ export class SessionService {
   ) {}
 
   /** Starts a session for a successful login or signup and issues its first token pair. */
-  async start(em: SqlEntityManager, user: User, client: ClientInfo, transport: TokenTransport): Promise<IssuedSession> {
+  async start(
+    em: SqlEntityManager,
+    user: User,
+    client: ClientInfo,
+    transport: TokenTransport,
+    amr: readonly string[] = ['pwd'],
+  ): Promise<IssuedSession> {
     const now = new Date();
     const session = em.create(Session, {
       user,
       refreshTransport: transport,
+      amr: amr.join(','),
       createdAt: now,
       lastUsedAt: now,
       expiresAt: new Date(now.getTime() + this.settings.refreshTokenTtlMs),
@@ -265,7 +272,7 @@ export class SessionService {
 
   private issued(session: Session, refresh: SignedToken): IssuedSession {
     const { user } = session;
-    const access = this.tokens.signAccess({ userId: user.id, sessionId: session.id, role: user.role });
+    const access = this.tokens.signAccess({ userId: user.id, sessionId: session.id, role: user.role, amr: session.amr.split(',') });
     return { user, session, access, refresh };
   }
 }

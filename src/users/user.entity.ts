@@ -11,7 +11,7 @@ import { NAME_MAX_LENGTH } from '../validation/display-name';
 @Entity({ tableName: 'users' })
 @Index({ name: 'users_role_id_index', properties: ['role', 'id'] })
 export class User {
-  [OptionalProps]?: 'role' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'emailSkeleton' | 'emailVerified';
+  [OptionalProps]?: 'role' | 'isActive' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'emailSkeleton' | 'emailVerified' | 'mfaEnabled';
 
   @Field(() => ID, { simple: true })
   @PrimaryKey({ type: 'uuid' })
@@ -64,4 +64,10 @@ export class User {
   @Auth({ roles: [Role.MODERATOR, Role.ADMIN], self: true })
   @Property({ type: 'boolean' })
   emailVerified = false;
+
+  /** True while a second factor (TOTP) is active: login then asks for it. */
+  @Field(() => Boolean, { nullable: true, description: 'Visible to the user themself, MODERATOR and ADMIN.' })
+  @Auth({ roles: [Role.MODERATOR, Role.ADMIN], self: true })
+  @Property({ type: 'boolean' })
+  mfaEnabled = false;
 }

@@ -123,14 +123,16 @@ export class UserService {
   async lockCredentials(
     tx: SqlEntityManager,
     userId: string,
-  ): Promise<{ passwordHash: string; isActive: boolean; emailVerified: boolean } | null> {
+  ): Promise<{ passwordHash: string; isActive: boolean; emailVerified: boolean; mfaEnabled: boolean } | null> {
     if (!tx.isInTransaction()) throw new Error('credentials are locked inside a transaction');
     const user = await tx.findOne(
       User,
       { id: userId },
       { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['passwordHash'], refresh: true },
     );
-    return user ? { passwordHash: user.passwordHash, isActive: user.isActive, emailVerified: user.emailVerified } : null;
+    return user
+      ? { passwordHash: user.passwordHash, isActive: user.isActive, emailVerified: user.emailVerified, mfaEnabled: user.mfaEnabled }
+      : null;
   }
 
   findByEmail(em: SqlEntityManager, email: string): Promise<User | null> {
@@ -141,6 +143,11 @@ export class UserService {
   async isEmailTaken(em: SqlEntityManager, email: string): Promise<boolean> {
     const normalized = normalizeEmail(email);
     return (await em.count(User, { $or: [{ email: normalized }, { emailSkeleton: emailSkeleton(normalized) }] })) > 0;
+  }
+
+  /** Whether login asks for a second factor; in the caller's transaction. */
+  async setMfaEnabled(tx: SqlEntityManager, userId: string, enabled: boolean): Promise<void> {
+    await tx.nativeUpdate(User, { id: userId }, { mfaEnabled: enabled, updatedAt: new Date() });
   }
 
   /** In the caller's transaction. */

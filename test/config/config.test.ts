@@ -10,6 +10,7 @@ import { parseDuration } from '../../src/config/env';
 
 const ACCESS = TEST_ACCESS_SECRET;
 const REFRESH = TEST_REFRESH_SECRET;
+const MFA_KEY = 'config-test-mfa-key-0123456789-abcdefghijklmnopq';
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -26,7 +27,14 @@ const MAIL = { SMTP_URL: 'log', APP_URL: 'https://app.example.test', MAIL_FROM: 
 
 /** Explicit secrets and a temporary DATA_DIR, so no test writes into the working tree. */
 function load(env: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ DATA_DIR: tempDir(), JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH, ...MAIL, ...env });
+  return loadConfig({
+    DATA_DIR: tempDir(),
+    JWT_ACCESS_SECRET: ACCESS,
+    JWT_REFRESH_SECRET: REFRESH,
+    MFA_ENCRYPTION_KEY: MFA_KEY,
+    ...MAIL,
+    ...env,
+  });
 }
 
 /** The ConfigError `env` causes; fails the test when loading succeeds or throws anything else. */
@@ -76,6 +84,7 @@ describe('defaults', () => {
       'verifyEmail:ip': { max: 30, windowMs: 15 * 60_000 },
       'resendVerification:account': { max: 3, windowMs: 3_600_000 },
       'changeEmail:account': { max: 5, windowMs: 3_600_000 },
+      'mfa:account': { max: 5, windowMs: 15 * 60_000 },
     });
     expect(config).toMatchObject({
       appUrl: 'http://localhost:5173/',
@@ -268,7 +277,7 @@ describe('secrets', () => {
   });
 
   it('accepts explicit secrets in production', () => {
-    const config = load({ NODE_ENV: 'production', JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH });
+    const config = load({ NODE_ENV: 'production', JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH, MFA_ENCRYPTION_KEY: MFA_KEY });
     expect(config.jwt.accessSecret.toString()).toBe(ACCESS);
   });
 
@@ -370,7 +379,13 @@ describe('weak or risky settings', () => {
     ['REFRESH_TOKEN_TLL', 'REFRESH_TOKEN_TTL'],
     ['BCRYPT_COSTS', 'BCRYPT_COST'],
   ])('refuses %s in production, naming the variable it resembles', (typo, meant) => {
-    const error = configError({ NODE_ENV: 'production', JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH, [typo]: '1h' });
+    const error = configError({
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: ACCESS,
+      JWT_REFRESH_SECRET: REFRESH,
+      MFA_ENCRYPTION_KEY: MFA_KEY,
+      [typo]: '1h',
+    });
     expect(error.message).toContain(typo);
     expect(error.message).toContain(meant);
   });
@@ -385,6 +400,7 @@ describe('weak or risky settings', () => {
       NODE_ENV: 'production',
       JWT_ACCESS_SECRET: ACCESS,
       JWT_REFRESH_SECRET: REFRESH,
+      MFA_ENCRYPTION_KEY: MFA_KEY,
       HOME: '/root',
       HOSTNAME: 'box',
       PATH: '/bin',
@@ -407,5 +423,23 @@ describe('mail settings', () => {
     expect(configError({ SMTP_URL: 'http://mail.example.com' }).message).toMatch(/^SMTP_URL /);
     expect(configError({ MAIL_FROM: 'not an address' }).message).toMatch(/^MAIL_FROM /);
     expect(configError({ REQUIRE_EMAIL_VERIFICATION: 'yes' }).message).toMatch(/^REQUIRE_EMAIL_VERIFICATION /);
+  });
+});
+
+describe('MFA_ENCRYPTION_KEY', () => {
+  it('is required in production, where it must be a strong secret of its own', () => {
+    expect(configError({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: undefined }).variable).toBe('MFA_ENCRYPTION_KEY');
+    expect(configError({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: 'short' }).variable).toBe('MFA_ENCRYPTION_KEY');
+    expect(configError({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: 'a'.repeat(48) }).variable).toBe('MFA_ENCRYPTION_KEY');
+    expect(configError({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: REFRESH }).message).toMatch(/must differ from the JWT secrets/);
+    expect(load({ NODE_ENV: 'production' }).mfa.encryptionKey.toString()).toBe(MFA_KEY);
+  });
+
+  it('is derived from the refresh secret in development when unset: stable across restarts, distinct from it', () => {
+    const first = load({ MFA_ENCRYPTION_KEY: undefined }).mfa.encryptionKey;
+    const second = load({ MFA_ENCRYPTION_KEY: undefined }).mfa.encryptionKey;
+    expect(first.equals(second)).toBe(true);
+    expect(first).toHaveLength(32);
+    expect(first.equals(Buffer.from(REFRESH))).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Secret, TOTP } from 'otpauth';
 import { Client } from 'pg';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { Role, signUp, userWithRole } from '../helpers/factories';
@@ -61,6 +62,23 @@ describe('two instances sharing one PostgreSQL database', () => {
     expect((await gql(a, ME, {}, { token: user.accessToken })).errors).toBeUndefined();
     expect((await gql(a, `mutation { logout }`, {}, { token: user.accessToken })).data).toEqual({ logout: true });
     expect(codes(await gql(b, ME, {}, { token: user.accessToken }))).toEqual(['UNAUTHENTICATED/TOKEN_REVOKED']);
+  });
+
+  it('a second-factor challenge issued by one instance is redeemed at the other, once', async () => {
+    const user = await signUp(a);
+    const secret = (await gql(a, 'mutation { enrollTotp { secret } }', {}, { token: user.accessToken })).data?.['enrollTotp']
+      .secret as string;
+    const totp = new TOTP({ secret: Secret.fromBase32(secret) });
+    const confirm = 'mutation ($code: String!) { confirmTotp(code: $code) }';
+    expect((await gql(b, confirm, { code: totp.generate() }, { token: user.accessToken })).errors).toBeUndefined();
+    const login = await gql(a, `mutation ($input: LoginInput!) { login(input: $input) { accessToken } }`, {
+      input: { email: user.email, password: user.password },
+    });
+    expect(codes(login)).toEqual(['UNAUTHENTICATED/MFA_REQUIRED']);
+    const input = { mfaToken: login.errors?.[0]?.extensions?.['mfaToken'], code: totp.generate({ timestamp: Date.now() + 30_000 }) };
+    const VERIFY = `mutation ($input: VerifyMfaInput!) { verifyMfa(input: $input) { accessToken } }`;
+    expect((await gql(b, VERIFY, { input })).errors).toBeUndefined();
+    expect(codes(await gql(a, VERIFY, { input }))).toEqual(['UNAUTHENTICATED/TOKEN_INVALID']);
   });
 
   it('deactivation and a role change by an ADMIN on one instance apply on the other', async () => {

@@ -32,6 +32,7 @@ const api = service('api');
 const SECRETS = {
   JWT_ACCESS_SECRET: 'compose-access-secret-0123456789-abcdefghijklmnop',
   JWT_REFRESH_SECRET: 'compose-refresh-secret-0123456789-abcdefghijklmnop',
+  MFA_ENCRYPTION_KEY: 'compose-mfa-encryption-key-0123456789-abcdefghijklmnop',
   APP_URL: 'https://app.example.com',
   SMTP_URL: 'smtp://mailer:secret@smtp.example.com:587',
   MAIL_FROM: 'no-reply@example.com',

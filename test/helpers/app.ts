@@ -14,6 +14,7 @@ import { must } from './must';
 /** Secrets used by every test app; tests that forge tokens sign with these or with others. */
 export const TEST_ACCESS_SECRET = 'test-access-secret-0123456789-abcdefghijklmnop';
 export const TEST_REFRESH_SECRET = 'test-refresh-secret-0123456789-abcdefghijklmnop';
+export const TEST_MFA_KEY = 'test-mfa-encryption-key-0123456789-abcdefghijklmnop';
 
 export interface TestApp {
   readonly url: string;
@@ -113,6 +114,7 @@ export function testEnv(
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     JWT_ACCESS_SECRET: TEST_ACCESS_SECRET,
     JWT_REFRESH_SECRET: TEST_REFRESH_SECRET,
+    MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
     // Mail goes to the log unless a test brings its own SMTP server (production requires these three).
     SMTP_URL: 'log',
     APP_URL: 'http://localhost:5173',

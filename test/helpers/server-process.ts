@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { TEST_ACCESS_SECRET, TEST_REFRESH_SECRET } from './app';
+import { TEST_ACCESS_SECRET, TEST_MFA_KEY, TEST_REFRESH_SECRET } from './app';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -37,6 +37,7 @@ export function serverEnv(
     DATABASE_URL: database.databaseUrl,
     JWT_ACCESS_SECRET: TEST_ACCESS_SECRET,
     JWT_REFRESH_SECRET: TEST_REFRESH_SECRET,
+    MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
     SMTP_URL: 'log',
     APP_URL: 'https://app.example.test',
     MAIL_FROM: 'no-reply@example.test',

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Secret, TOTP } from 'otpauth';
 import path from 'node:path';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { pollUntil } from '../helpers/eventually';
@@ -75,6 +76,34 @@ describe('password reset', () => {
     expect(me.data?.['me']).toEqual({ id: user.id, email: user.email, emailVerified: true });
     await expect(logIn(app, user.email, NEW_PASSWORD)).resolves.toMatchObject({ id: user.id });
     await expect(logIn(app, user.email, PASSWORD)).rejects.toThrow(/INVALID_CREDENTIALS/);
+  });
+
+  it('resets the password of an account with TOTP, then asks for the second factor before any session', async () => {
+    const user = await signUp(app);
+    const secret = (await gql(app, 'mutation { enrollTotp { secret } }', {}, { token: user.accessToken })).data?.['enrollTotp']
+      .secret as string;
+    const totp = new TOTP({ secret: Secret.fromBase32(secret) });
+    const confirmed = await gql(
+      app,
+      'mutation ($code: String!) { confirmTotp(code: $code) }',
+      { code: totp.generate() },
+      { token: user.accessToken },
+    );
+    expect(confirmed.errors).toBeUndefined();
+    expect((await gql(app, REQUEST_RESET, { email: user.email })).data).toEqual({ requestPasswordReset: true });
+
+    const res = await reset(tokenIn(await resetMail(user.email)));
+    expect(codes(res)).toEqual(['UNAUTHENTICATED/MFA_REQUIRED']);
+    expect(res.data).toBeNull();
+    // The mailbox changed the password, and no more: the session needs the second factor.
+    expect(codes(await gql(app, ME, {}, { token: user.accessToken }))).toEqual(['UNAUTHENTICATED/TOKEN_REVOKED']);
+    const mfaToken = res.errors?.[0]?.extensions?.['mfaToken'] as string;
+    const verified = await gql(app, `mutation ($input: VerifyMfaInput!) { verifyMfa(input: $input) { ${AUTH_FIELDS} } }`, {
+      input: { mfaToken, code: totp.generate({ timestamp: Date.now() + 30_000 }) },
+    });
+    expect(verified.errors).toBeUndefined();
+    expect((await gql(app, ME, {}, { token: verified.data?.['verifyMfa'].accessToken })).data?.['me']).toMatchObject({ id: user.id });
+    await expect(logIn(app, user.email, NEW_PASSWORD)).rejects.toThrow(/MFA_REQUIRED/);
   });
 
   it('a link works once', async () => {

@@ -4,6 +4,7 @@ import { Migration20261130000000SessionRotation } from './Migration2026113000000
 import { Migration20261130010000SessionTransport } from './Migration20261130010000SessionTransport';
 import { Migration20261130020000EmailSkeleton } from './Migration20261130020000EmailSkeleton';
 import { Migration20261130030000AccountRecovery } from './Migration20261130030000AccountRecovery';
+import { Migration20261130040000SecondFactors } from './Migration20261130040000SecondFactors';
 
 /** Every migration, in order; listed explicitly so TypeScript and compiled builds load the same set. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   { name: 'Migration20261130010000SessionTransport', class: Migration20261130010000SessionTransport },
   { name: 'Migration20261130020000EmailSkeleton', class: Migration20261130020000EmailSkeleton },
   { name: 'Migration20261130030000AccountRecovery', class: Migration20261130030000AccountRecovery },
+  { name: 'Migration20261130040000SecondFactors', class: Migration20261130040000SecondFactors },
 ];

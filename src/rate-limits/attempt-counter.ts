@@ -8,6 +8,8 @@ export interface Verdict {
   readonly counted: boolean;
   /** When refused: milliseconds until the oldest counted attempt leaves the window. */
   readonly retryAfterMs: number;
+  /** When counted: the attempt's own id in the bucket. */
+  readonly attempt?: string;
 }
 
 /**

@@ -118,6 +118,11 @@ export class RedisAttemptCounter implements AttemptCounter {
     return counted === 1 ? { earlier, counted: true, retryAfterMs, attempt } : { earlier, counted: false, retryAfterMs };
   }
 
+  /** Uncounts an attempt that another bucket refused; a Redis that does not answer gets it later. */
+  giveBack(key: string, attempt: string): Promise<void> {
+    return this.uncount(this.keyPrefix + key, attempt);
+  }
+
   /** Removes an attempt from its bucket now if Redis answers, or as soon as it does. */
   private async uncount(key: string, attempt: string): Promise<void> {
     this.uncounted.set(attempt, key);

@@ -71,7 +71,11 @@ export class RedisServer {
     this.running().kill('SIGCONT');
   }
 
-  /** Ends the server (continued first, should it be frozen); safe when it never started or is gone. */
+  /**
+   * Kills the server outright (SIGKILL, continued first should it be frozen), as a crash or an OOM
+   * kill would: no goodbye to its clients. Safe when it never started or is gone; `start()` brings
+   * it back, empty, on the same port.
+   */
   async stop(): Promise<void> {
     const child = this.live();
     if (child === undefined) return;

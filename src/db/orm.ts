@@ -46,7 +46,8 @@ function statementDeadlines(timeoutMs: number) {
   return {
     statement_timeout: timeoutMs,
     lock_timeout: timeoutMs,
-    // Longer than a statement: a transaction may wait for a password hash between statements.
+    // Longer than a statement: between its statements a transaction waits only for this process,
+    // which a loaded event loop can slow; a session left idle in a transaction holds its locks.
     idle_in_transaction_session_timeout: 2 * timeoutMs,
     query_timeout: timeoutMs + CLIENT_DEADLINE_MARGIN_MS,
   };

@@ -6,7 +6,7 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { AbstractSqlDriver } from '@mikro-orm/sql';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Client, type Pool } from 'pg';
+import { Client, type Pool, type QueryConfig } from 'pg';
 import { AccountToken } from '../account-tokens/account-token.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
 import type { Config } from '../config/config';
@@ -187,16 +187,14 @@ export async function databaseAnswers(orm: Orm, timeoutMs: number, databaseUrl: 
 }
 
 async function serverAnswers(databaseUrl: string, timeoutMs: number): Promise<boolean> {
-  const client = new Client({
-    connectionString: databaseUrl,
-    connectionTimeoutMillis: timeoutMs,
-    statement_timeout: timeoutMs,
-    query_timeout: timeoutMs,
-  });
+  const deadline = Date.now() + timeoutMs;
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs });
   client.on('error', () => undefined); // a connection lost after the answer: nothing to do
   try {
     await client.connect();
-    await client.query('select 1');
+    // What is left of the deadline (pg reads query_timeout per query too; @types/pg omits it).
+    const query: QueryConfig & { query_timeout: number } = { text: 'select 1', query_timeout: Math.max(1, deadline - Date.now()) };
+    await client.query(query);
     return true;
   } catch {
     return false;

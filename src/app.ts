@@ -188,7 +188,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     await apollo.start();
 
     app.use(requestIds());
-    app.use(probes(orm, services.tokens));
+    app.use(probes(orm, config.databaseUrl, services.tokens));
     app.use(
       '/graphql',
       // Responses may carry tokens: no cache, shared or private, may keep them.

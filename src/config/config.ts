@@ -30,6 +30,12 @@ export interface Config {
   readonly dataDir: string;
   /** Unset: the embedded PGlite database under `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /**
+   * The deadline of every statement on a PostgreSQL server (statement_timeout, lock_timeout), with
+   * a client-side deadline a little longer for a server that does not answer at all. Not applied
+   * to migrations.
+   */
+  readonly databaseStatementTimeoutMs: number;
   readonly redisUrl: string | undefined;
   /** Prefix of every Redis key, so deployments (or test runs) can share one Redis. */
   readonly redisKeyPrefix: string;
@@ -141,6 +147,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError('DATABASE_URL', `must be a URL such as ${example}`);
     }
   }
+  const databaseStatementTimeoutMs = parseDuration('DATABASE_STATEMENT_TIMEOUT', get('DATABASE_STATEMENT_TIMEOUT') ?? '5s');
+  if (databaseStatementTimeoutMs < 100) throw new ConfigError('DATABASE_STATEMENT_TIMEOUT', 'must be at least 100ms');
   const redisUrl = get('REDIS_URL');
   if (redisUrl !== undefined) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
   const redisKeyPrefix = get('REDIS_KEY_PREFIX') ?? 'graphql-auth-api:';
@@ -276,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host,
     dataDir,
     databaseUrl,
+    databaseStatementTimeoutMs,
     redisUrl,
     redisKeyPrefix,
     jwt: Object.freeze({

@@ -16,13 +16,18 @@ const SOCKET_CODES = new Set([
  * SQLSTATEs of a server that is away rather than a statement that failed: class 08 (connection
  * exception; not 08P01, a protocol violation such as a NUL byte in a value, which is the request's
  * fault), 57P01/57P02 (administrator or crash shutdown), 57P03 (starting up, shutting down,
- * in recovery), 53300 (too many connections).
+ * in recovery), 53300 (too many connections); and the deadlines of DATABASE_STATEMENT_TIMEOUT:
+ * 57014 (statement timeout, or a statement cancelled), 55P03 (lock timeout), 25P03 (a
+ * transaction idle too long, its session ended).
  */
-const SERVER_STATES = /^(08(?!P01)[0-9A-Z]{3}|57P0[123]|53300)$/;
+const SERVER_STATES = /^(08(?!P01)[0-9A-Z]{3}|57P0[123]|53300|57014|55P03|25P03)$/;
 
-/** What pg and pg-pool throw, without a code, when a connection is lost or cannot be made in time. */
+/**
+ * What pg and pg-pool throw, without a code, when a connection is lost or cannot be made in time,
+ * or a query gets no answer within pg's `query_timeout`.
+ */
 const DRIVER_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)/;
+  /^(Query read timeout|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)/;
 
 const MAX_DEPTH = 6;
 

@@ -24,3 +24,37 @@ export function releaseDeadClients(pool: Pool): void {
     });
   });
 }
+
+/** pg's answer when a query passed the client-side deadline (`query_timeout`). */
+export const QUERY_READ_TIMEOUT = 'Query read timeout';
+
+/**
+ * Ends a connection whose query passed pg's client-side deadline (`query_timeout`). pg answers
+ * such a query with "Query read timeout" but keeps the connection, whose server may still be
+ * running the query, or frozen: the pool would hand it out again and the next query would wait
+ * behind the old one. `end()` with a query outstanding destroys the socket; a client released
+ * after that leaves the pool, and releaseDeadClients releases one still checked out.
+ */
+export function discardTimedOutClients(pool: Pool): void {
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    const guarded = (...args: unknown[]): unknown => {
+      const result = query(...args);
+      if (isThenable(result)) {
+        // A handler beside the caller's own, attached first, so the connection is gone before
+        // the caller (a transaction about to roll back) uses it again.
+        result.then(undefined, (error: unknown) => {
+          if (error instanceof Object && (error as { message?: unknown }).message === QUERY_READ_TIMEOUT) {
+            void client.end().catch(() => undefined);
+          }
+        });
+      }
+      return result;
+    };
+    Object.assign(client, { query: guarded });
+  });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

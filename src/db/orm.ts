@@ -6,7 +6,7 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { AbstractSqlDriver } from '@mikro-orm/sql';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Client } from 'pg';
+import { Client, type Pool, type QueryConfig } from 'pg';
 import { AccountToken } from '../account-tokens/account-token.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
 import type { Config } from '../config/config';
@@ -15,7 +15,7 @@ import { OutboxMessage } from '../mail/outbox-message.entity';
 import { MfaChallenge, RecoveryCode, TotpCredential } from '../mfa/mfa.entities';
 import { RefreshToken, Session } from '../sessions/session.entity';
 import { User } from '../users/user.entity';
-import { releaseDeadClients } from './dead-connections';
+import { discardTimedOutClients, releaseDeadClients } from './dead-connections';
 import { migrations } from './migrations';
 
 /** Both drivers are SQL drivers: `orm.em` is a SqlEntityManager on either database. */
@@ -25,12 +25,41 @@ type Options = NonNullable<Parameters<typeof MikroORM.init<AbstractSqlDriver>>[0
 
 export const ENTITIES = [User, Session, RefreshToken, AuditEvent, AccountToken, OutboxMessage, TotpCredential, RecoveryCode, MfaChallenge];
 
+/** What opening the database needs of the configuration (tools pass the first two only). */
+export type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'databaseStatementTimeoutMs'>>;
+
+/** DATABASE_STATEMENT_TIMEOUT's default, for callers that pass no configuration of it. */
+const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
+
+/** How much longer than the server's own deadline the client waits for an answer at all. */
+const CLIENT_DEADLINE_MARGIN_MS = 1000;
+
+/**
+ * Every statement of the service gets a deadline (sent by pg as start-up parameters of each
+ * connection): a statement that runs too long (57014), a lock that is not granted in time
+ * (55P03), and a transaction left idle (25P03, the server ends the session) fail instead of
+ * holding a request and a pooled connection for as long as the server likes. A server that does
+ * not answer at all (frozen, or a host gone silent) is caught by pg's client-side `query_timeout`,
+ * a little later than the server's own; discardTimedOutClients then drops that connection.
+ * Migrations run without these: a migration may rightly take longer, and waits for its lock.
+ */
+function statementDeadlines(timeoutMs: number) {
+  return {
+    statement_timeout: timeoutMs,
+    lock_timeout: timeoutMs,
+    // Longer than a statement: between its statements a transaction waits only for this process,
+    // which a loaded event loop can slow; a session left idle in a transaction holds its locks.
+    idle_in_transaction_session_timeout: 2 * timeoutMs,
+    query_timeout: timeoutMs + CLIENT_DEADLINE_MARGIN_MS,
+  };
+}
+
 /**
  * One configuration for both databases: PostgreSQL when DATABASE_URL is set, otherwise
  * the embedded PGlite (PostgreSQL in WASM) kept under DATA_DIR. Same entities, same
  * migrations (listed explicitly, so they load the same from TypeScript and compiled code).
  */
-export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger?: Logger): Options {
+export function ormOptions(config: DatabaseConfig, logger?: Logger, deadlines: 'statements' | 'none' = 'statements'): Options {
   const common = {
     // The ORM's own messages (migrations applied) go to the service log, never to stdout.
     ...(logger
@@ -64,7 +93,14 @@ export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logg
       driver: PostgreSqlDriver,
       clientUrl: config.databaseUrl,
       pool: { min: 0, max: 10 },
-      driverOptions: { ...PG_CONNECTION, onPoolCreated: releaseDeadClients },
+      driverOptions: {
+        ...PG_CONNECTION,
+        ...(deadlines === 'statements' ? statementDeadlines(config.databaseStatementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS) : {}),
+        onPoolCreated: (pool: Pool) => {
+          releaseDeadClients(pool);
+          discardTimedOutClients(pool);
+        },
+      },
     };
   }
   const dbDir = path.join(config.dataDir, 'pglite');
@@ -99,12 +135,26 @@ async function migrateUnderLock(orm: Orm, databaseUrl: string): Promise<void> {
   }
 }
 
-/** Connects and applies pending migrations. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Orm> {
+/**
+ * Connects and applies pending migrations. On a PostgreSQL server the migrations run on an ORM
+ * of their own, without statement deadlines, closed before the service's ORM opens.
+ */
+export async function openDatabase(config: DatabaseConfig, logger: Logger): Promise<Orm> {
+  const { databaseUrl } = config;
+  if (databaseUrl) {
+    const migrating = await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger, 'none'));
+    try {
+      await migrateUnderLock(migrating, databaseUrl);
+    } finally {
+      await migrating.close(true);
+    }
+    return MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger));
+  }
+  // PGlite runs in this process, one connection, no other clients: no lock to wait for, and its
+  // single-threaded WASM backend has no timer to cancel a statement with.
   const orm = await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger));
   try {
-    if (config.databaseUrl) await migrateUnderLock(orm, config.databaseUrl);
-    else await orm.migrator.up();
+    await orm.migrator.up();
   } catch (error) {
     await orm.close(true);
     throw error;
@@ -112,8 +162,13 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
   return orm;
 }
 
-/** True when the database answers a trivial query within `timeoutMs`. */
-export async function databaseAnswers(orm: Orm, timeoutMs: number): Promise<boolean> {
+/**
+ * True when the database answers a trivial query within `timeoutMs`. On a PostgreSQL server the
+ * probe uses a connection of its own, closed (the socket destroyed when the server does not
+ * answer) whatever happens: a probe of a frozen server never holds one of the pool's connections.
+ */
+export async function databaseAnswers(orm: Orm, timeoutMs: number, databaseUrl: string | undefined): Promise<boolean> {
+  if (databaseUrl) return serverAnswers(databaseUrl, timeoutMs);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => {
@@ -129,5 +184,23 @@ export async function databaseAnswers(orm: Orm, timeoutMs: number): Promise<bool
     return await Promise.race([probe, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+async function serverAnswers(databaseUrl: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs });
+  client.on('error', () => undefined); // a connection lost after the answer: nothing to do
+  try {
+    await client.connect();
+    // What is left of the deadline (pg reads query_timeout per query too; @types/pg omits it).
+    const query: QueryConfig & { query_timeout: number } = { text: 'select 1', query_timeout: Math.max(1, deadline - Date.now()) };
+    await client.query(query);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    // With a query still unanswered, pg destroys the socket instead of waiting for a goodbye.
+    void client.end().catch(() => undefined);
   }
 }

@@ -8,7 +8,7 @@ const READINESS_TIMEOUT_MS = 2000;
  * `/healthz` (the process is up), `/readyz` (the database answers) and the public access-token
  * keys at `/.well-known/jwks.json` for other services (empty when access tokens use HS256).
  */
-export function probes(orm: Orm, tokens: TokenCodec): Router {
+export function probes(orm: Orm, databaseUrl: string | undefined, tokens: TokenCodec): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -18,7 +18,7 @@ export function probes(orm: Orm, tokens: TokenCodec): Router {
     res.json({ keys: tokens.publicJwks() });
   });
   router.get('/readyz', async (_req, res) => {
-    const ready = await databaseAnswers(orm, READINESS_TIMEOUT_MS);
+    const ready = await databaseAnswers(orm, READINESS_TIMEOUT_MS, databaseUrl);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'database unavailable' });
   });
   return router;

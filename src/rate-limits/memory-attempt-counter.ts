@@ -3,10 +3,15 @@ import type { AttemptCounter, Verdict } from './attempt-counter';
 
 const SWEEP_INTERVAL_MS = 60_000;
 
+interface Attempt {
+  readonly at: number;
+  readonly id: string;
+}
+
 interface Bucket {
   readonly windowMs: number;
-  /** Attempt times, oldest first. */
-  times: number[];
+  /** Attempts, oldest first. */
+  attempts: Attempt[];
 }
 
 /**
@@ -16,6 +21,7 @@ interface Bucket {
 export class MemoryAttemptCounter implements AttemptCounter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly sweeper: NodeJS.Timeout;
+  private nextId = 0;
 
   constructor(private readonly now: () => number = Date.now) {
     // Buckets nobody touches again would otherwise stay forever (one per email ever tried).
@@ -27,15 +33,24 @@ export class MemoryAttemptCounter implements AttemptCounter {
 
   take(key: string, rule: RateLimitRule): Verdict {
     const now = this.now();
-    const bucket = this.buckets.get(key) ?? { windowMs: rule.windowMs, times: [] };
-    bucket.times = bucket.times.filter((time) => time > now - rule.windowMs);
-    const earlier = bucket.times.length;
+    const bucket = this.buckets.get(key) ?? { windowMs: rule.windowMs, attempts: [] };
+    bucket.attempts = bucket.attempts.filter(({ at }) => at > now - rule.windowMs);
+    const earlier = bucket.attempts.length;
     const counted = earlier < rule.max;
-    if (counted) bucket.times.push(now);
-    const [oldest] = bucket.times;
+    const attempt = counted ? String((this.nextId += 1)) : undefined;
+    if (attempt !== undefined) bucket.attempts.push({ at: now, id: attempt });
+    const oldest = bucket.attempts[0]?.at;
     if (oldest === undefined) this.buckets.delete(key);
     else this.buckets.set(key, bucket);
-    return { earlier, counted, retryAfterMs: counted || oldest === undefined ? 0 : oldest + rule.windowMs - now };
+    if (attempt !== undefined) return { earlier, counted, retryAfterMs: 0, attempt };
+    return { earlier, counted, retryAfterMs: oldest === undefined ? 0 : oldest + rule.windowMs - now };
+  }
+
+  giveBack(key: string, attempt: string): void {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return;
+    bucket.attempts = bucket.attempts.filter(({ id }) => id !== attempt);
+    if (bucket.attempts.length === 0) this.buckets.delete(key);
   }
 
   close(): Promise<void> {
@@ -47,7 +62,7 @@ export class MemoryAttemptCounter implements AttemptCounter {
   private sweep(): void {
     const now = this.now();
     for (const [key, bucket] of this.buckets) {
-      const newest = bucket.times.at(-1);
+      const newest = bucket.attempts.at(-1)?.at;
       if (newest === undefined || newest <= now - bucket.windowMs) this.buckets.delete(key);
     }
   }

@@ -34,6 +34,8 @@ export const UNAVAILABLE_MESSAGE = 'Rate limiting is unavailable; try again shor
  */
 class AtomicTakeStore extends Store {
   verdict: Verdict | undefined;
+  /** The bucket's key in the counter, once taken. */
+  key: string | undefined;
 
   constructor(
     private readonly counter: AttemptCounter,
@@ -43,19 +45,33 @@ class AtomicTakeStore extends Store {
   }
 
   async getForIdentity({ fieldIdentity, contextIdentity }: Identity): Promise<readonly number[]> {
-    this.verdict = await this.counter.take(`rate-limit:${fieldIdentity}:${contextIdentity}`, this.rule);
+    this.key = `rate-limit:${fieldIdentity}:${contextIdentity}`;
+    this.verdict = await this.counter.take(this.key, this.rule);
     return new Array<number>(this.verdict.earlier).fill(Number.POSITIVE_INFINITY);
   }
 
   setForIdentity(): void {
     // Nothing to write: getForIdentity already counted the attempt, atomically.
   }
+
+  /** The attempt this check counted, if it did. */
+  get counted(): TakenAttempt | undefined {
+    const attempt = this.verdict?.attempt;
+    return this.key !== undefined && attempt !== undefined ? { key: this.key, attempt } : undefined;
+  }
+}
+
+interface TakenAttempt {
+  readonly key: string;
+  readonly attempt: string;
 }
 
 /**
  * Enforces RATE_LIMITS: for each configured bucket of an operation (`login:ip`,
  * `login:account`, ...) one attempt is taken before the resolver runs; a full bucket refuses
  * the attempt with RATE_LIMITED, and an unreachable store refuses it with SERVICE_UNAVAILABLE.
+ * All or nothing: an attempt refused by one bucket is given back to the buckets taken before it,
+ * so that, say, logins refused for a locked account do not use up the budget of the client's IP.
  */
 export class RateLimiter {
   constructor(
@@ -83,29 +99,51 @@ export class RateLimiter {
 
   async check(operation: RateLimitedOperation, subjects: RateLimitSubjects, info: GraphQLResolveInfo): Promise<void> {
     if (this.rules === 'off' || !this.counter) return;
-    for (const kind of KEY_ORDER) {
-      const rule = this.rules[`${operation}:${kind}`];
-      if (!rule) continue;
-      const text = await this.subjectOf(kind, subjects);
-      if (text === undefined) continue;
-      // Hashed: bounded key length, and no email address or IP in the store's keys.
-      const subject = createHash('sha256').update(text).digest('base64url');
-      // One small limiter per check: its store knows this bucket's rule and keeps the verdict
-      // (for retryAfter), neither of which graphql-rate-limit's Store interface passes along.
-      const store = new AtomicTakeStore(this.counter, rule);
-      const limiter = getGraphQLRateLimiter({ store, identifyContext: (bucket: string) => bucket });
-      let refusal: string | undefined;
-      try {
-        refusal = await limiter(
-          { parent: undefined, args: {}, context: `${kind}:${subject}`, info },
-          { max: rule.max, window: `${String(rule.windowMs)}ms` },
-        );
-      } catch (err) {
-        this.logger.warn({ err, operation }, 'rate limit store failed; attempt refused');
-        throw new ServiceUnavailable(UNAVAILABLE_MESSAGE);
+    const taken: TakenAttempt[] = [];
+    try {
+      for (const kind of KEY_ORDER) {
+        const rule = this.rules[`${operation}:${kind}`];
+        if (!rule) continue;
+        const text = await this.subjectOf(kind, subjects);
+        if (text === undefined) continue;
+        // Hashed: bounded key length, and no email address or IP in the store's keys.
+        const subject = createHash('sha256').update(text).digest('base64url');
+        // One small limiter per check: its store knows this bucket's rule and keeps the verdict
+        // (for retryAfter), neither of which graphql-rate-limit's Store interface passes along.
+        const store = new AtomicTakeStore(this.counter, rule);
+        const limiter = getGraphQLRateLimiter({ store, identifyContext: (bucket: string) => bucket });
+        let refusal: string | undefined;
+        try {
+          refusal = await limiter(
+            { parent: undefined, args: {}, context: `${kind}:${subject}`, info },
+            { max: rule.max, window: `${String(rule.windowMs)}ms` },
+          );
+        } catch (err) {
+          this.logger.warn({ err, operation }, 'rate limit store failed; attempt refused');
+          throw new ServiceUnavailable(UNAVAILABLE_MESSAGE);
+        }
+        const counted = store.counted;
+        if (counted) taken.push(counted);
+        if (refusal !== undefined)
+          throw new RateLimitExceeded(Math.max(1, Math.ceil((store.verdict?.retryAfterMs ?? rule.windowMs) / 1000)));
       }
-      if (refusal !== undefined) throw new RateLimitExceeded(Math.max(1, Math.ceil((store.verdict?.retryAfterMs ?? rule.windowMs) / 1000)));
+    } catch (error) {
+      await this.giveBack(this.counter, taken, operation);
+      throw error;
     }
+  }
+
+  /** Uncounts the attempts of a refused check; a failure to do so is logged, the refusal stands. */
+  private async giveBack(counter: AttemptCounter, taken: readonly TakenAttempt[], operation: RateLimitedOperation): Promise<void> {
+    await Promise.all(
+      taken.map(async ({ key, attempt }) => {
+        try {
+          await counter.giveBack(key, attempt);
+        } catch (err) {
+          this.logger.warn({ err, operation }, 'rate limit store failed; a refused attempt stays counted');
+        }
+      }),
+    );
   }
 
   close(): Promise<void> {

@@ -2,88 +2,19 @@
 // Redis is down the rate-limited mutations fail closed with SERVICE_UNAVAILABLE and everything
 // else keeps working; once Redis is back the same app instance recovers by itself, and the limits
 // count again.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { PASSWORD, Role, signUp, uniqueEmail, userWithRole, type SignedIn } from '../helpers/factories';
 import { pollUntil } from '../helpers/eventually';
 import { gql, type GraphQLResponse } from '../helpers/graphql';
 import { account, login, outcome } from '../helpers/rate-limits';
+import { RedisServer } from '../helpers/redis-server';
 
 const INVALID = 'UNAUTHENTICATED/INVALID_CREDENTIALS';
 const UNAVAILABLE = 'SERVICE_UNAVAILABLE';
 const WRONG = 'not the password at all';
 /** Generous: a refusal takes one reconnection wait (1 s) or one command time-out (2.5 s), even on a loaded machine. */
 const ANSWER_WITHIN_MS = 15_000;
-
-/** A port nothing listens on right now, for this test's redis-server. */
-async function sparePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** True when a Redis on the port answers PING. */
-function pong(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let reply = '';
-    socket.setEncoding('utf8');
-    socket.once('connect', () => {
-      socket.write('PING\r\n');
-    });
-    socket.on('data', (chunk: string) => {
-      reply += chunk;
-      if (reply.includes('\r\n')) {
-        socket.destroy();
-        resolve(reply.startsWith('+PONG'));
-      }
-    });
-    socket.once('error', () => {
-      resolve(false);
-    });
-  });
-}
-
-/** A disposable redis-server: nothing saved, nothing loaded, so a restart starts empty. */
-class RedisServer {
-  private child: ChildProcess | undefined;
-  private output = '';
-  /** Chosen by the first start and kept: a restart comes back on the same address. */
-  private port: number | undefined;
-
-  get url(): string {
-    if (this.port === undefined) throw new Error('redis-server has not been started');
-    return `redis://127.0.0.1:${String(this.port)}`;
-  }
-
-  async start(): Promise<void> {
-    const port = (this.port ??= await sparePort());
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
-    await pollUntil(`redis-server on port ${String(port)}`, async () => {
-      if (child.exitCode !== null) throw new Error(`redis-server exited: ${this.output}`);
-      return (await pong(port)) ? true : undefined;
-    });
-  }
-
-  /** Killed outright, as a crash or an OOM kill would: no goodbye to its clients. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child === undefined) return; // never started
-    if (child.exitCode !== null || child.signalCode !== null) return; // already gone
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 /** The request, which must be answered (whatever the answer) within ANSWER_WITHIN_MS. */
 async function answered<T>(request: Promise<T>): Promise<T> {
@@ -138,7 +69,7 @@ describe('Redis goes down and comes back', () => {
   });
   afterAll(async () => {
     await stopApps(app);
-    await redis.kill();
+    await redis.stop();
   });
 
   it('fails closed while Redis is down, keeps the reads working, and recovers without a restart', async () => {
@@ -148,7 +79,7 @@ describe('Redis goes down and comes back', () => {
     const target = await account(app);
     expect(outcome(await login(app, target.email, PASSWORD))).toBe('ok');
 
-    await redis.kill();
+    await redis.stop();
 
     // Down: every rate-limited mutation is refused, promptly, and none of them runs.
     const refused = await answered(login(app, target.email, PASSWORD));

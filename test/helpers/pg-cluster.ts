@@ -46,6 +46,13 @@ export interface PgCluster {
    * shutdown (sessions get "terminating connection due to administrator command").
    */
   stop(mode?: 'immediate' | 'fast'): Promise<void>;
+  /**
+   * Freezes the server as a hung host would: SIGSTOP to the postmaster, then to every process it
+   * started (backends, checkpointer, ...). Connections stay open, and nothing answers.
+   */
+  freeze(): Promise<void>;
+  /** Undoes freeze(): SIGCONT to the same processes. */
+  thaw(): Promise<void>;
   /** True when the server accepts connections now. */
   accepting(): Promise<boolean>;
   /** Runs one SQL statement on a database of the cluster, over a connection of its own. */
@@ -154,6 +161,39 @@ export async function createPgCluster(): Promise<PgCluster> {
     await run(pgBin('pg_ctl'), ['stop', '-D', dataDir, '-m', mode, '-w', '-t', '30']);
   };
 
+  /** The postmaster (from its pid file) and its children, postmaster first. */
+  const serverProcesses = async (): Promise<number[]> => {
+    const postmaster = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (!Number.isInteger(postmaster) || postmaster <= 0) throw new Error('no postmaster pid in postmaster.pid');
+    const children = await new Promise<string>((resolve, reject) => {
+      execFile('pgrep', ['-P', String(postmaster)], (error, stdout) => {
+        // pgrep exits 1 when it finds nothing: a postmaster without children.
+        if (error && error.code !== 1) reject(new Error(`pgrep -P ${String(postmaster)} failed: ${error.message}`));
+        else resolve(stdout);
+      });
+    });
+    return [postmaster, ...children.split('\n').filter(Boolean).map(Number)];
+  };
+
+  /** The processes freeze() stopped, for thaw() (and destroy()) to continue. */
+  let frozen: number[] = [];
+  const freeze = async (): Promise<void> => {
+    frozen = await serverProcesses();
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+  };
+  const thaw = (): Promise<void> => {
+    const stopped = frozen;
+    frozen = [];
+    for (const pid of stopped) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+    return Promise.resolve();
+  };
+
   const serverLog = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '(no server log)');
 
   const query = async <Row>(sql: string, database = 'postgres'): Promise<Row[]> => {
@@ -171,6 +211,7 @@ export async function createPgCluster(): Promise<PgCluster> {
     if (destroyed) return;
     destroyed = true;
     try {
+      await thaw(); // a frozen postmaster would not act on pg_ctl stop
       if (running()) await stop('immediate');
     } finally {
       // A postmaster pid file that survived a failed stop names a process to end by its id.
@@ -205,5 +246,5 @@ export async function createPgCluster(): Promise<PgCluster> {
     throw new Error(`could not start a private PostgreSQL cluster: ${(error as Error).message}\n${log}`, { cause: error });
   }
 
-  return { port, url: urlOf('postgres'), urlOf, start, stop, accepting, query, destroy };
+  return { port, url: urlOf('postgres'), urlOf, start, stop, freeze, thaw, accepting, query, destroy };
 }

@@ -17,6 +17,10 @@ describe('isDatabaseUnavailable', () => {
     ['a connect that timed out', new Error('Connection terminated due to connection timeout')],
     ['a pool that found no connection in time', new Error('timeout exceeded when trying to connect')],
     ['a query on a dead client', new Error('Client has encountered a connection error and is not queryable')],
+    ['a statement timeout (57014)', withCode('57014', 'canceling statement due to statement timeout')],
+    ['a lock timeout (55P03)', withCode('55P03', 'canceling statement due to lock timeout')],
+    ['an idle transaction ended (25P03)', withCode('25P03', 'terminating connection due to idle-in-transaction timeout')],
+    ["pg's client-side deadline", new Error('Query read timeout')],
   ])('recognises %s', (_name, error) => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });

@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { startTestApp, stopApps, type TestApp } from '../helpers/app';
+import { until } from '../helpers/eventually';
+import { AUTH_FIELDS, signUp, type SignedIn } from '../helpers/factories';
+import { must } from '../helpers/must';
+import { createPgCluster, type PgCluster } from '../helpers/pg-cluster';
+
+/**
+ * Every statement has a deadline (DATABASE_STATEMENT_TIMEOUT): a PostgreSQL server that is frozen
+ * (SIGSTOP: connections open, nothing answers) or a table locked by someone else must not hold a
+ * request for as long as the server likes. On a private cluster of this test's own, whichever
+ * database the suite runs on.
+ */
+
+const ME = `{ me { id email } }`;
+const LOGIN = `mutation ($input: LoginInput!) { login(input: $input) { ${AUTH_FIELDS} } }`;
+
+/** The deadline under test, short so that the test is; the default is 5s. */
+const STATEMENT_TIMEOUT = '2s';
+/** A request that gets no answer within this long counts as hanging (the test fails). */
+const ANSWER_WITHIN_MS = 20_000;
+/** More requests at once than the pool has connections (10). */
+const CONCURRENT = 12;
+
+/** Anything of the driver, the server or the code that a masked error must not carry. */
+const DRIVER_TEXT = /ECONN|connect|postgres|pg_|timeout|statement|lock|SQL|select |users|stack|node_modules|:\d+:\d+/i;
+
+interface Answer {
+  text: string;
+  data: Record<string, any> | null | undefined;
+  errors: { message: string; extensions?: { code?: string; reason?: string } }[] | undefined;
+}
+
+/** A GraphQL POST that must be answered at all within ANSWER_WITHIN_MS. */
+async function post(app: TestApp, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<Answer> {
+  let response: Response;
+  try {
+    response = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+      signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
+    });
+  } catch (error) {
+    throw new Error(`no answer within ${String(ANSWER_WITHIN_MS)} ms: ${(error as Error).message}`, { cause: error });
+  }
+  const text = await response.text();
+  const body = JSON.parse(text) as Pick<Answer, 'data' | 'errors'>;
+  return { text, data: body.data, errors: body.errors };
+}
+
+function outcome(answer: Answer): string {
+  if (!answer.errors) return 'ok';
+  return answer.errors.map((e) => [e.extensions?.code, e.extensions?.reason].filter(Boolean).join('/')).join(',');
+}
+
+function expectUnavailable(answer: Answer): void {
+  expect(outcome(answer)).toBe('SERVICE_UNAVAILABLE');
+  expect(answer.errors?.[0]?.message).toBe('The service is temporarily unavailable; try again shortly');
+  expect(answer.text).not.toMatch(DRIVER_TEXT);
+}
+
+async function status(app: TestApp, route: string): Promise<number> {
+  return (await fetch(`${app.url}${route}`, { signal: AbortSignal.timeout(ANSWER_WITHIN_MS) })).status;
+}
+
+const DATABASE = 'auth_api';
+
+let cluster: PgCluster | undefined;
+const pg = (): PgCluster => must(cluster, 'the private PostgreSQL cluster');
+let app: TestApp;
+let dataDir: string | undefined;
+
+beforeAll(async () => {
+  cluster = await createPgCluster();
+  await cluster.query(`create database ${DATABASE}`);
+  dataDir = mkdtempSync(path.join(tmpdir(), 'auth-api-deadlines-'));
+  app = await startTestApp({
+    database: { dataDir, databaseUrl: cluster.urlOf(DATABASE) },
+    env: { DATABASE_STATEMENT_TIMEOUT: STATEMENT_TIMEOUT },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  try {
+    await cluster?.thaw();
+    await stopApps(app);
+  } finally {
+    await cluster?.destroy();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);
+
+async function expectWorking(user: SignedIn): Promise<void> {
+  expect((await post(app, ME, {}, user.accessToken)).data).toEqual({ me: { id: user.id, email: user.email } });
+  expect(outcome(await post(app, LOGIN, { input: { email: user.email, password: user.password } }))).toBe('ok');
+}
+
+describe('a frozen PostgreSQL server', () => {
+  it('answers SERVICE_UNAVAILABLE within the deadline, /readyz 503, and works again after the thaw', async () => {
+    const user = await signUp(app);
+    // Fill the pool with open connections, which the freeze then holds.
+    const warm = await Promise.all(Array.from({ length: CONCURRENT }, () => post(app, ME, {}, user.accessToken)));
+    expect(warm.map(outcome)).toEqual(Array.from({ length: CONCURRENT }, () => 'ok'));
+    expect(await status(app, '/readyz')).toBe(200);
+
+    await pg().freeze();
+    try {
+      const answers = await Promise.all([
+        ...Array.from({ length: CONCURRENT }, () => post(app, ME, {}, user.accessToken)),
+        post(app, LOGIN, { input: { email: user.email, password: user.password } }),
+      ]);
+      for (const answer of answers) expectUnavailable(answer);
+      expect(await status(app, '/readyz')).toBe(503);
+      // Still frozen: the pool is not stuck behind the queries that timed out.
+      expectUnavailable(await post(app, ME, {}, user.accessToken));
+      expect(await status(app, '/readyz')).toBe(503);
+    } finally {
+      await pg().thaw();
+    }
+
+    await until('/readyz answers 200', async () => (await status(app, '/readyz')) === 200);
+    await expectWorking(user);
+  }, 120_000);
+});
+
+describe('a table locked by another session', () => {
+  it('answers SERVICE_UNAVAILABLE instead of waiting for the lock, and works once it is released', async () => {
+    const user = await signUp(app);
+    const locker = new Client({ connectionString: pg().urlOf(DATABASE) });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table users in access exclusive mode');
+      const answers = await Promise.all([
+        post(app, ME, {}, user.accessToken),
+        post(app, LOGIN, { input: { email: user.email, password: user.password } }),
+      ]);
+      for (const answer of answers) expectUnavailable(answer);
+      await locker.query('rollback');
+    } finally {
+      await locker.end();
+    }
+    await expectWorking(user);
+  }, 120_000);
+});

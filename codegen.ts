@@ -20,7 +20,7 @@ export function codegenConfig(schema: string = CODEGEN_SCHEMA, output: string = 
         config: {
           // Every custom scalar must be mapped: a new one fails generation instead of becoming `any`.
           strictScalars: true,
-          scalars: { DateTimeISO: 'string' },
+          scalars: { DateTimeISO: 'string', JSONObject: 'Record<string, unknown>' },
           enumType: 'string-literal',
           useTypeImports: true,
         },

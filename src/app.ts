@@ -13,6 +13,8 @@ import { AuthResolver } from './auth/auth.resolver';
 import { AuthService } from './auth/auth.service';
 import { RecoveryResolver } from './auth/recovery.resolver';
 import { RecoveryService } from './auth/recovery.service';
+import { PasskeyFlows } from './auth/passkey-flows.service';
+import { PasskeyResolver } from './auth/passkey.resolver';
 import { SecondFactorResolver } from './auth/second-factor.resolver';
 import { SecondFactorService } from './auth/second-factor.service';
 import { AccountTokenService } from './account-tokens/account-token.service';
@@ -38,6 +40,7 @@ import { OutboxKind } from './mail/outbox-message.entity';
 import { OutboxService } from './mail/outbox.service';
 import { OutboxWorker } from './mail/outbox.worker';
 import { MfaService } from './mfa/mfa.service';
+import { PasskeyService } from './passkeys/passkey.service';
 import { RateLimitMiddleware } from './rate-limits/rate-limited.decorator';
 import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { buildAppSchema } from './schema';
@@ -51,6 +54,7 @@ import { UserService } from './users/user.service';
 export interface Services {
   readonly auth: AuthService;
   readonly secondFactors: SecondFactorService;
+  readonly passkeys: PasskeyFlows;
   readonly admin: AdminService;
   readonly users: UserService;
   readonly sessions: SessionService;
@@ -83,11 +87,13 @@ function wireServices(config: Config, passwords: PasswordHasher, rateLimits: Rat
   const sessions = new SessionService(tokens, config, audit);
   const outbox = new OutboxService();
   const mfa = new MfaService(new SecretBox(config.mfa.encryptionKey), config.mfa.issuer);
+  const passkeys = config.webauthn ? new PasskeyService(config.webauthn) : undefined;
   const recovery = new RecoveryService(users, sessions, new AccountTokenService(), outbox, passwords, audit, mfa, config);
   return {
     auth: new AuthService(users, sessions, passwords, tokens, audit, recovery, mfa, config),
     secondFactors: new SecondFactorService(users, mfa, audit),
-    admin: new AdminService(users, sessions, audit, mfa),
+    admin: new AdminService(users, sessions, audit, mfa, passkeys),
+    passkeys: new PasskeyFlows(passkeys, users, sessions, audit),
     users,
     sessions,
     tokens,
@@ -108,6 +114,7 @@ function containerOf(services: Services): ServiceContainer {
   return new ServiceContainer()
     .set(AuthResolver, new AuthResolver(services.auth))
     .set(SecondFactorResolver, new SecondFactorResolver(services.secondFactors, services.auth))
+    .set(PasskeyResolver, new PasskeyResolver(services.passkeys))
     .set(RecoveryResolver, new RecoveryResolver(services.recovery))
     .set(UserResolver, new UserResolver(services.users))
     .set(AdminResolver, new AdminResolver(services.admin))

@@ -72,6 +72,14 @@ export class MfaRequired extends AuthenticationFailure {
   }
 }
 
+/** A feature this deployment has not configured (passkeys without WEBAUTHN_RP_ID in production). */
+export class FeatureDisabled extends AppError {
+  readonly code = ErrorCode.FORBIDDEN;
+  override extensions(): Record<string, unknown> {
+    return { reason: 'FEATURE_DISABLED' };
+  }
+}
+
 /** Validation failure: `fields` maps each offending input field to a message. */
 export class InvalidInput extends AppError {
   readonly code = ErrorCode.BAD_USER_INPUT;

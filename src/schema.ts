@@ -15,6 +15,7 @@ import { AuditResolver } from './audit/audit.resolver';
 import { authChecker } from './auth/auth-checker';
 import { AuthResolver } from './auth/auth.resolver';
 import { RecoveryResolver } from './auth/recovery.resolver';
+import { PasskeyResolver } from './auth/passkey.resolver';
 import { SecondFactorResolver } from './auth/second-factor.resolver';
 import { SessionResolver } from './sessions/session.resolver';
 import { UserResolver } from './users/user.resolver';
@@ -23,6 +24,7 @@ import { UserResolver } from './users/user.resolver';
 export const RESOLVERS = [
   AuthResolver,
   SecondFactorResolver,
+  PasskeyResolver,
   RecoveryResolver,
   UserResolver,
   AdminResolver,

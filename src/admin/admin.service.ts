@@ -3,6 +3,7 @@ import type { Role } from '../access/role';
 import { AuditEventType } from '../audit/audit-event.entity';
 import type { AuditOrigin, AuditService } from '../audit/audit.service';
 import type { MfaService } from '../mfa/mfa.service';
+import type { PasskeyService } from '../passkeys/passkey.service';
 import type { SessionService } from '../sessions/session.service';
 import type { User } from '../users/user.entity';
 import type { UserService } from '../users/user.service';
@@ -18,6 +19,7 @@ export class AdminService {
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
     private readonly mfa: MfaService,
+    private readonly passkeys: PasskeyService | undefined,
   ) {}
 
   /**
@@ -30,6 +32,7 @@ export class AdminService {
       if (!user) throw new InvalidInput({ userId: 'no such user' });
       await this.users.lockCredentials(tx, user.id);
       await this.mfa.removeAll(tx, user.id);
+      await this.passkeys?.deleteAll(tx, user.id);
       await this.users.setMfaEnabled(tx, user.id, false);
       user.mfaEnabled = false;
       await this.audit.record(tx, origin, { type: AuditEventType.MFA_RESET, subjectId: user.id });

@@ -27,6 +27,10 @@ export enum AuditEventType {
   MFA_SUCCEEDED = 'MFA_SUCCEEDED',
   MFA_FAILED = 'MFA_FAILED',
   MFA_RESET = 'MFA_RESET',
+  PASSKEY_REGISTERED = 'PASSKEY_REGISTERED',
+  PASSKEY_DELETED = 'PASSKEY_DELETED',
+  PASSKEY_LOGIN_SUCCEEDED = 'PASSKEY_LOGIN_SUCCEEDED',
+  PASSKEY_LOGIN_FAILED = 'PASSKEY_LOGIN_FAILED',
 }
 
 registerEnumType(AuditEventType, { name: 'AuditEventType', description: 'What happened to an account or a session.' });

@@ -74,6 +74,11 @@ export interface Config {
    * derived from the refresh secret when unset) and the issuer name authenticator apps show.
    */
   readonly mfa: { readonly encryptionKey: Buffer; readonly issuer: string };
+  /**
+   * The WebAuthn relying party of passkeys: its id (a registrable domain), name and the origins
+   * allowed to use it. Undefined: passkeys are off (production without WEBAUTHN_RP_ID).
+   */
+  readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] } | undefined;
   readonly bootstrapAdmin: { readonly email: string; readonly password: string } | undefined;
   readonly corsOrigins: readonly string[];
   /** Express `trust proxy` value; `false` means the socket address is the client IP. */
@@ -111,6 +116,44 @@ const DEVELOPMENT_CORS_ORIGINS = [
   'http://127.0.0.1:5173',
   'https://studio.apollographql.com',
 ];
+
+/**
+ * Development: `localhost` with the local origins (Vite's 5173, the API's own 4000, 3000). Production:
+ * passkeys only when WEBAUTHN_RP_ID is set, with WEBAUTHN_ORIGINS (https, within the RP id's domain).
+ */
+function parseWebauthn(
+  rpIdRaw: string | undefined,
+  rpNameRaw: string | undefined,
+  originsRaw: string | undefined,
+  isProduction: boolean,
+): Config['webauthn'] {
+  if (rpIdRaw === undefined && isProduction) {
+    if (originsRaw !== undefined) throw new ConfigError('WEBAUTHN_RP_ID', 'must be set when WEBAUTHN_ORIGINS is');
+    return undefined;
+  }
+  const rpId = (rpIdRaw ?? 'localhost').toLowerCase();
+  if (!/^(?=.{1,253}$)[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(rpId)) {
+    throw new ConfigError('WEBAUTHN_RP_ID', `must be a domain name such as example.com, without scheme or port (got "${rpId}")`);
+  }
+  const rpName = rpNameRaw ?? 'graphql-auth-api';
+  if (rpName.length < 1 || rpName.length > 64) throw new ConfigError('WEBAUTHN_RP_NAME', 'must be 1 to 64 characters');
+  if (originsRaw === undefined && isProduction)
+    throw new ConfigError('WEBAUTHN_ORIGINS', 'must be set in production when WEBAUTHN_RP_ID is');
+  const origins =
+    originsRaw === undefined
+      ? DEVELOPMENT_CORS_ORIGINS.filter((origin) => origin.startsWith('http://'))
+      : parseOrigins('WEBAUTHN_ORIGINS', originsRaw);
+  if (origins.length === 0) throw new ConfigError('WEBAUTHN_ORIGINS', 'must name at least one origin');
+  for (const origin of origins) {
+    const { hostname, protocol } = new URL(origin);
+    const local = hostname === 'localhost' || hostname === '127.0.0.1';
+    if (isProduction && protocol !== 'https:') throw new ConfigError('WEBAUTHN_ORIGINS', `entry "${origin}" must be https in production`);
+    if (!local && hostname !== rpId && !hostname.endsWith(`.${rpId}`)) {
+      throw new ConfigError('WEBAUTHN_ORIGINS', `entry "${origin}" is not within WEBAUTHN_RP_ID (${rpId})`);
+    }
+  }
+  return Object.freeze({ rpId, rpName, origins: Object.freeze(origins) });
+}
 
 /** After SHUTDOWN_GRACE, how long closing the pools may take before the process exits anyway. */
 export const POOL_CLOSE_MS = 5000;
@@ -192,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (mfaKeyRaw !== undefined && (mfaEncryptionKey.equals(accessSecret) || mfaEncryptionKey.equals(refreshSecret))) {
     throw new ConfigError('MFA_ENCRYPTION_KEY', 'must differ from the JWT secrets');
   }
+  const webauthn = parseWebauthn(get('WEBAUTHN_RP_ID'), get('WEBAUTHN_RP_NAME'), get('WEBAUTHN_ORIGINS'), isProduction);
   const mfaIssuer = get('MFA_ISSUER') ?? 'graphql-auth-api';
   if (!/^[^:]{1,64}$/.test(mfaIssuer)) throw new ConfigError('MFA_ISSUER', 'must be 1 to 64 characters without a colon');
 
@@ -305,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits,
     rateLimitIpv6Prefix,
     mfa: Object.freeze({ encryptionKey: mfaEncryptionKey, issuer: mfaIssuer }),
+    webauthn,
     bootstrapAdmin,
     corsOrigins: Object.freeze([...corsOrigins]),
     trustProxy,

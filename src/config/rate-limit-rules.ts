@@ -10,6 +10,7 @@ export const RATE_LIMITED_OPERATIONS = [
   'resendVerification',
   'changeEmail',
   'mfa',
+  'passkeyLogin',
 ] as const;
 export type RateLimitedOperation = (typeof RATE_LIMITED_OPERATIONS)[number];
 /**
@@ -34,7 +35,7 @@ export type RateLimits = Readonly<Partial<Record<`${RateLimitedOperation}:${Rate
  */
 export const DEFAULT_RATE_LIMITS =
   'login:account-ip=5/15m,login:account=100/15m,login:ip=50/15m,signup:ip=10/1h,refreshToken:ip=60/15m,changePassword:account=5/15m,' +
-  'passwordReset:account=3/1h,passwordReset:ip=20/1h,verifyEmail:ip=30/15m,resendVerification:account=3/1h,changeEmail:account=5/1h,mfa:account=5/15m';
+  'passwordReset:account=3/1h,passwordReset:ip=20/1h,verifyEmail:ip=30/15m,resendVerification:account=3/1h,changeEmail:account=5/1h,mfa:account=5/15m,passkeyLogin:ip=50/15m';
 
 function isOperation(name: string): name is RateLimitedOperation {
   return (RATE_LIMITED_OPERATIONS as readonly string[]).includes(name);

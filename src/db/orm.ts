@@ -13,6 +13,7 @@ import type { Config } from '../config/config';
 import type { Logger } from '../logger';
 import { OutboxMessage } from '../mail/outbox-message.entity';
 import { MfaChallenge, RecoveryCode, TotpCredential } from '../mfa/mfa.entities';
+import { Passkey, WebauthnChallenge } from '../passkeys/passkey.entities';
 import { RefreshToken, Session } from '../sessions/session.entity';
 import { User } from '../users/user.entity';
 import { discardTimedOutClients, releaseDeadClients } from './dead-connections';
@@ -23,7 +24,19 @@ export type Orm = MikroORM<AbstractSqlDriver>;
 
 type Options = NonNullable<Parameters<typeof MikroORM.init<AbstractSqlDriver>>[0]>;
 
-export const ENTITIES = [User, Session, RefreshToken, AuditEvent, AccountToken, OutboxMessage, TotpCredential, RecoveryCode, MfaChallenge];
+export const ENTITIES = [
+  User,
+  Session,
+  RefreshToken,
+  AuditEvent,
+  AccountToken,
+  OutboxMessage,
+  TotpCredential,
+  RecoveryCode,
+  MfaChallenge,
+  Passkey,
+  WebauthnChallenge,
+];
 
 /** What opening the database needs of the configuration (tools pass the first two only). */
 export type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'databaseStatementTimeoutMs'>>;

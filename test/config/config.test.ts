@@ -86,6 +86,7 @@ describe('defaults', () => {
       'resendVerification:account': { max: 3, windowMs: 3_600_000 },
       'changeEmail:account': { max: 5, windowMs: 3_600_000 },
       'mfa:account': { max: 5, windowMs: 15 * 60_000 },
+      'passkeyLogin:ip': { max: 50, windowMs: 15 * 60_000 },
     });
     expect(config).toMatchObject({
       appUrl: 'http://localhost:5173/',
@@ -445,5 +446,30 @@ describe('MFA_ENCRYPTION_KEY', () => {
     expect(first.equals(second)).toBe(true);
     expect(first).toHaveLength(32);
     expect(first.equals(Buffer.from(REFRESH))).toBe(false);
+  });
+});
+
+describe('WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS', () => {
+  it('default to localhost and the local origins in development', () => {
+    expect(load().webauthn).toEqual({
+      rpId: 'localhost',
+      rpName: 'graphql-auth-api',
+      origins: expect.arrayContaining(['http://localhost:5173', 'http://localhost:4000']) as unknown,
+    });
+  });
+
+  it('turn passkeys off in production unless set, and then need https origins within the RP id', () => {
+    expect(load({ NODE_ENV: 'production' }).webauthn).toBeUndefined();
+    const production = { NODE_ENV: 'production', WEBAUTHN_RP_ID: 'example.com' };
+    expect(configError(production).variable).toBe('WEBAUTHN_ORIGINS');
+    expect(load({ ...production, WEBAUTHN_ORIGINS: 'https://app.example.com,https://example.com' }).webauthn).toEqual({
+      rpId: 'example.com',
+      rpName: 'graphql-auth-api',
+      origins: ['https://app.example.com', 'https://example.com'],
+    });
+    expect(configError({ ...production, WEBAUTHN_ORIGINS: 'http://app.example.com' }).message).toMatch(/must be https/);
+    expect(configError({ ...production, WEBAUTHN_ORIGINS: 'https://example.org' }).message).toMatch(/not within WEBAUTHN_RP_ID/);
+    expect(configError({ WEBAUTHN_RP_ID: 'https://example.com' }).variable).toBe('WEBAUTHN_RP_ID');
+    expect(configError({ NODE_ENV: 'production', WEBAUTHN_ORIGINS: 'https://example.com' }).variable).toBe('WEBAUTHN_RP_ID');
   });
 });

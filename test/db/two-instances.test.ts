@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { Role, signUp, userWithRole } from '../helpers/factories';
 import { codes, gql } from '../helpers/graphql';
+import { SoftAuthenticator } from '../helpers/webauthn';
 
 // Two instances behind a load balancer share one PostgreSQL database: what one does, the other
 // sees on the next request. Always on the server (PGlite belongs to one process).
@@ -79,6 +80,21 @@ describe('two instances sharing one PostgreSQL database', () => {
     const VERIFY = `mutation ($input: VerifyMfaInput!) { verifyMfa(input: $input) { accessToken } }`;
     expect((await gql(b, VERIFY, { input })).errors).toBeUndefined();
     expect(codes(await gql(a, VERIFY, { input }))).toEqual(['UNAUTHENTICATED/TOKEN_INVALID']);
+  });
+
+  it('a passkey registered through one instance signs in through the other, each challenge finished where it was not issued', async () => {
+    const user = await signUp(a);
+    const authenticator = new SoftAuthenticator();
+    const options = (await gql(a, 'mutation { startPasskeyRegistration }', {}, { token: user.accessToken })).data?.[
+      'startPasskeyRegistration'
+    ];
+    const FINISH = 'mutation ($r: JSONObject!) { finishPasskeyRegistration(response: $r) { id } }';
+    expect((await gql(b, FINISH, { r: authenticator.register(options) }, { token: user.accessToken })).errors).toBeUndefined();
+    const login = (await gql(b, 'mutation { startPasskeyLogin }')).data?.['startPasskeyLogin'];
+    const response = authenticator.login(login);
+    const LOGIN = 'mutation ($r: JSONObject!) { finishPasskeyLogin(response: $r) { user { id } } }';
+    expect((await gql(a, LOGIN, { r: response })).data).toEqual({ finishPasskeyLogin: { user: { id: user.id } } });
+    expect(codes(await gql(b, LOGIN, { r: response }))).toEqual(['UNAUTHENTICATED/INVALID_CREDENTIALS']);
   });
 
   it('deactivation and a role change by an ADMIN on one instance apply on the other', async () => {

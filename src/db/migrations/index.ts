@@ -5,6 +5,7 @@ import { Migration20261130010000SessionTransport } from './Migration202611300100
 import { Migration20261130020000EmailSkeleton } from './Migration20261130020000EmailSkeleton';
 import { Migration20261130030000AccountRecovery } from './Migration20261130030000AccountRecovery';
 import { Migration20261130040000SecondFactors } from './Migration20261130040000SecondFactors';
+import { Migration20261130050000Passkeys } from './Migration20261130050000Passkeys';
 
 /** Every migration, in order; listed explicitly so TypeScript and compiled builds load the same set. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   { name: 'Migration20261130020000EmailSkeleton', class: Migration20261130020000EmailSkeleton },
   { name: 'Migration20261130030000AccountRecovery', class: Migration20261130030000AccountRecovery },
   { name: 'Migration20261130040000SecondFactors', class: Migration20261130040000SecondFactors },
+  { name: 'Migration20261130050000Passkeys', class: Migration20261130050000Passkeys },
 ];

@@ -4,7 +4,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import http from 'node:http';
+import type http from 'node:http';
 import { AdminResolver } from './admin/admin.resolver';
 import { AdminService } from './admin/admin.service';
 import { AuditResolver } from './audit/audit.resolver';
@@ -26,6 +26,7 @@ import { graphqlLimits } from './graphql/limits';
 import { corsAllowlist } from './http/cors';
 import { directiveGuard } from './http/directive-guard';
 import { httpErrors } from './http/error-middleware';
+import { createHttpServer } from './http/http-server';
 import { probes } from './http/probes';
 import { requestIds } from './http/request-id';
 import { securityHeaders } from './http/security-headers';
@@ -139,7 +140,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
 
     const schema = await buildAppSchema(containerOf(services));
     const app = express();
-    const httpServer = http.createServer(app);
+    const httpServer = createHttpServer(app, config.http);
     app.disable('x-powered-by');
     app.use(securityHeaders(config.isProduction));
     app.set('trust proxy', config.trustProxy);

@@ -72,6 +72,17 @@ export interface Config {
    * then are closed, and the process exits non-zero once the pools are closed.
    */
   readonly shutdownGraceMs: number;
+  /** Node's HTTP server limits against slow and idle clients (slowloris, stalled bodies). */
+  readonly http: {
+    /** A request's headers must arrive within this; otherwise 408 and the connection closes. */
+    readonly headersTimeoutMs: number;
+    /** A whole request (headers and body) must arrive within this; otherwise 408. */
+    readonly requestTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this. */
+    readonly keepAliveTimeoutMs: number;
+    /** Connections beyond this many are closed as soon as they are accepted; 0: no cap. */
+    readonly maxConnections: number;
+  };
   /** Where links in mail point: the client app. */
   readonly appUrl: string;
   /** `log`: messages are written to the log instead of sent. Otherwise an smtp:// or smtps:// URL. */
@@ -204,6 +215,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     'pretty',
   ] as const);
   const shutdownGraceMs = parseDuration('SHUTDOWN_GRACE', get('SHUTDOWN_GRACE') ?? '10s');
+  const headersTimeoutMs = parseDuration('HTTP_HEADERS_TIMEOUT', get('HTTP_HEADERS_TIMEOUT') ?? '10s');
+  const requestTimeoutMs = parseDuration('HTTP_REQUEST_TIMEOUT', get('HTTP_REQUEST_TIMEOUT') ?? '15s');
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT', 'must not be longer than HTTP_REQUEST_TIMEOUT (the headers are part of the request)');
+  }
+  const keepAliveTimeoutMs = parseDuration('HTTP_KEEP_ALIVE_TIMEOUT', get('HTTP_KEEP_ALIVE_TIMEOUT') ?? '5s');
+  const maxConnections = parseInteger('HTTP_MAX_CONNECTIONS', get('HTTP_MAX_CONNECTIONS') ?? '900', 0, 1_000_000);
 
   const appUrlRaw = get('APP_URL');
   if (appUrlRaw === undefined && isProduction) throw new ConfigError('APP_URL', 'must be set in production: links in mail point there');
@@ -271,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     logFormat,
     shutdownGraceMs,
+    http: Object.freeze({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections }),
     appUrl,
     smtpUrl,
     mailFrom,

@@ -60,6 +60,7 @@ describe('defaults', () => {
       trustProxy: false,
       logLevel: 'info',
       shutdownGraceMs: 10_000,
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 5000, maxConnections: 900 },
     });
     expect(config.jwt.accessSecret.toString()).toBe(ACCESS);
     expect(config.jwt.refreshSecret.toString()).toBe(REFRESH);
@@ -223,6 +224,11 @@ describe('a bad value names its variable', () => {
     ['LOG_FORMAT', { LOG_FORMAT: 'yaml' }],
     ['SHUTDOWN_GRACE', { SHUTDOWN_GRACE: '10' }],
     ['SHUTDOWN_GRACE', { SHUTDOWN_GRACE: '0s' }],
+    ['HTTP_HEADERS_TIMEOUT', { HTTP_HEADERS_TIMEOUT: '0s' }],
+    ['HTTP_HEADERS_TIMEOUT', { HTTP_HEADERS_TIMEOUT: '20s', HTTP_REQUEST_TIMEOUT: '15s' }],
+    ['HTTP_REQUEST_TIMEOUT', { HTTP_REQUEST_TIMEOUT: 'soon' }],
+    ['HTTP_KEEP_ALIVE_TIMEOUT', { HTTP_KEEP_ALIVE_TIMEOUT: '5' }],
+    ['HTTP_MAX_CONNECTIONS', { HTTP_MAX_CONNECTIONS: 'many' }],
   ])('%s: %j', (variable, env) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);

@@ -1,6 +1,5 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
@@ -25,6 +24,7 @@ import { formatError } from './graphql/format-error';
 import { graphqlLimits } from './graphql/limits';
 import { corsAllowlist } from './http/cors';
 import { directiveGuard } from './http/directive-guard';
+import { HttpDrain } from './http/drain';
 import { httpErrors } from './http/error-middleware';
 import { createHttpServer } from './http/http-server';
 import { probes } from './http/probes';
@@ -63,8 +63,14 @@ export interface App {
   readonly orm: Orm;
   readonly logger: Logger;
   /**
-   * Stops accepting connections, closes idle ones, lets in-flight requests finish (connections
-   * still open after SHUTDOWN_GRACE are closed), then closes the pools.
+   * Shutdown's first step, `drain.begin()`, fails readiness and closes connections after their
+   * response while the listener still accepts; `drain.timedOut` tells whether `stop` had to cut
+   * connections off.
+   */
+  readonly drain: HttpDrain;
+  /**
+   * Stops accepting connections, closes idle ones, answers every request whose bytes arrived
+   * (connections still open after SHUTDOWN_GRACE are closed), then closes the pools.
    */
   stop(): Promise<void>;
 }
@@ -141,6 +147,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     const schema = await buildAppSchema(containerOf(services));
     const app = express();
     const httpServer = createHttpServer(app, config.http);
+    const drain = new HttpDrain(httpServer, logger);
     app.disable('x-powered-by');
     app.use(securityHeaders(config.isProduction));
     app.set('trust proxy', config.trustProxy);
@@ -167,8 +174,6 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       hideSchemaDetailsFromClientErrors: true,
       plugins: [
         ...limits.plugins,
-        // stop(): in-flight requests get SHUTDOWN_GRACE, then their connections are closed.
-        ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
         // Its per-field hooks cost every request; responses are `Cache-Control: no-store` anyway.
         ApolloServerPluginCacheControlDisabled(),
         // Development: the embedded Sandbox runs on this origin, so it may send the refresh cookie.
@@ -181,7 +186,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     await apollo.start();
 
     app.use(requestIds());
-    app.use(probes(orm, services.tokens));
+    app.use(probes(orm, services.tokens, () => drain.draining));
     app.use(
       '/graphql',
       // Responses may carry tokens: no cache, shared or private, may keep them.
@@ -201,17 +206,12 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
+        // Every request whose bytes arrived is answered (at most SHUTDOWN_GRACE) before Apollo stops.
+        await drain.close(config.shutdownGraceMs);
         await apollo.stop();
         await purge.stop();
         // Stops claiming and finishes the messages it holds.
         await delivery.stop();
-        if (httpServer.listening) {
-          await new Promise<void>((resolve) => {
-            httpServer.close(() => {
-              resolve();
-            });
-          });
-        }
         await passwords.close();
         await services.rateLimits.close();
         try {
@@ -224,7 +224,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       })();
       return stopping;
     };
-    return { httpServer, services, orm, logger, stop };
+    return { httpServer, services, orm, logger, drain, stop };
   } catch (error) {
     await passwords.close();
     await rateLimits?.close();

@@ -68,8 +68,13 @@ export interface Config {
   /** `pretty`: human-readable lines (pino-pretty), the development default; `json`: one JSON object per line. */
   readonly logFormat: 'json' | 'pretty';
   /**
-   * On SIGTERM/SIGINT, how long requests in flight may take to finish; connections still open
-   * then are closed, and the process exits non-zero once the pools are closed.
+   * On SIGTERM/SIGINT, how long the listener keeps accepting (readiness already failing) so that
+   * a load balancer can take the instance out of rotation before connections are refused.
+   */
+  readonly shutdownDelayMs: number;
+  /**
+   * Once the listener has closed, how long requests in flight may take to finish; connections
+   * still open then are closed, and the process exits non-zero once the pools are closed.
    */
   readonly shutdownGraceMs: number;
   /** Node's HTTP server limits against slow and idle clients (slowloris, stalled bodies). */
@@ -214,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     'json',
     'pretty',
   ] as const);
+  const shutdownDelayMs = parseDuration('SHUTDOWN_DELAY', get('SHUTDOWN_DELAY') ?? '5s', true);
   const shutdownGraceMs = parseDuration('SHUTDOWN_GRACE', get('SHUTDOWN_GRACE') ?? '10s');
   const headersTimeoutMs = parseDuration('HTTP_HEADERS_TIMEOUT', get('HTTP_HEADERS_TIMEOUT') ?? '10s');
   const requestTimeoutMs = parseDuration('HTTP_REQUEST_TIMEOUT', get('HTTP_REQUEST_TIMEOUT') ?? '15s');
@@ -288,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: parseTrustProxy(get('TRUST_PROXY')),
     logLevel,
     logFormat,
+    shutdownDelayMs,
     shutdownGraceMs,
     http: Object.freeze({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections }),
     appUrl,

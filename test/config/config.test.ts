@@ -59,6 +59,7 @@ describe('defaults', () => {
       bootstrapAdmin: undefined,
       trustProxy: false,
       logLevel: 'info',
+      shutdownDelayMs: 5000,
       shutdownGraceMs: 10_000,
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 5000, maxConnections: 900 },
     });
@@ -224,6 +225,7 @@ describe('a bad value names its variable', () => {
     ['LOG_FORMAT', { LOG_FORMAT: 'yaml' }],
     ['SHUTDOWN_GRACE', { SHUTDOWN_GRACE: '10' }],
     ['SHUTDOWN_GRACE', { SHUTDOWN_GRACE: '0s' }],
+    ['SHUTDOWN_DELAY', { SHUTDOWN_DELAY: '5' }],
     ['HTTP_HEADERS_TIMEOUT', { HTTP_HEADERS_TIMEOUT: '0s' }],
     ['HTTP_HEADERS_TIMEOUT', { HTTP_HEADERS_TIMEOUT: '20s', HTTP_REQUEST_TIMEOUT: '15s' }],
     ['HTTP_REQUEST_TIMEOUT', { HTTP_REQUEST_TIMEOUT: 'soon' }],

@@ -25,8 +25,9 @@ afterAll(async () => {
   for (const database of databases) await database.drop();
 });
 
+/** No SHUTDOWN_DELAY: the listener closes as soon as the signal arrives (test/deploy/drain.test.ts covers the delay). */
 function startServer(database: Database, env: Record<string, string>): Promise<ServerProcess> {
-  return startServerProcess(serverEnv(database, { RATE_LIMITS: 'off', ...env }));
+  return startServerProcess(serverEnv(database, { RATE_LIMITS: 'off', SHUTDOWN_DELAY: '0s', ...env }));
 }
 
 interface InFlight {

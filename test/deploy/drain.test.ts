@@ -70,7 +70,11 @@ function connectionRefused(port: number): Promise<boolean> {
 async function idleKeepAliveConnection(port: number): Promise<{ closed: Promise<void> }> {
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => { resolve(); }));
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      resolve();
+    }),
+  );
   let text = '';
   socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
   socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');

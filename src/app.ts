@@ -21,6 +21,7 @@ import { TokenCodec } from './credentials/token.codec';
 import { openDatabase, type Orm } from './db/orm';
 import { errorLoggingPlugin } from './graphql/error-logging.plugin';
 import { formatError } from './graphql/format-error';
+import { overloadStatusPlugin } from './graphql/overload-status.plugin';
 import { graphqlLimits } from './graphql/limits';
 import { corsAllowlist } from './http/cors';
 import { directiveGuard } from './http/directive-guard';
@@ -29,6 +30,7 @@ import { httpErrors } from './http/error-middleware';
 import { createHttpServer } from './http/http-server';
 import { probes } from './http/probes';
 import { requestIds } from './http/request-id';
+import { requestsInFlight } from './http/requests-in-flight';
 import { securityHeaders } from './http/security-headers';
 import { createLogger, type Logger } from './logger';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer';
@@ -121,7 +123,7 @@ function containerOf(services: Services): ServiceContainer {
  */
 export async function createApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
   const orm = await openDatabase(config, logger);
-  const passwords = new PasswordHasher(config.bcryptCost);
+  const passwords = new PasswordHasher(config.bcryptCost, config.passwordHashing, logger);
   let rateLimits: RateLimiter | undefined;
   try {
     rateLimits = await createRateLimiter(config, logger);
@@ -181,12 +183,15 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
           ? ApolloServerPluginLandingPageDisabled()
           : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true }),
         errorLoggingPlugin(logger),
+        overloadStatusPlugin(),
       ],
     });
     await apollo.start();
 
     app.use(requestIds());
     app.use(probes(orm, services.tokens, () => drain.draining));
+    // After the probes (always answered), before any body is read.
+    app.use(requestsInFlight(config.maxRequestsInFlight));
     app.use(
       '/graphql',
       // Responses may carry tokens: no cache, shared or private, may keep them.

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { passwordProblem } from '../credentials/password.policy';
 import { normalizeEmail, isValidEmail } from '../validation/email';
@@ -59,6 +60,17 @@ export interface Config {
   /** How long an ended (revoked or expired) session is kept before it is purged. */
   readonly sessionRetentionMs: number;
   readonly bcryptCost: number;
+  /** Admission to password hashing (bcrypt on worker threads), the work an attacker can pile up cheapest. */
+  readonly passwordHashing: {
+    /** Worker threads: hashes that run at once. */
+    readonly threads: number;
+    /** Hashes that may wait for a thread; beyond them a request is refused at once with SERVICE_UNAVAILABLE. */
+    readonly queueMax: number;
+    /** How long a hash may wait for a thread before its request is refused with SERVICE_UNAVAILABLE. */
+    readonly queueTimeoutMs: number;
+  };
+  /** Requests handled at once (probes excepted); beyond them 503 at once. 0: no cap. */
+  readonly maxRequestsInFlight: number;
   readonly rateLimits: RateLimits | 'off';
   readonly bootstrapAdmin: { readonly email: string; readonly password: string } | undefined;
   readonly corsOrigins: readonly string[];
@@ -194,6 +206,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const sessionPurgeIntervalMs = parseDuration('SESSION_PURGE_INTERVAL', get('SESSION_PURGE_INTERVAL') ?? '1h');
   const sessionRetentionMs = parseDuration('SESSION_RETENTION', get('SESSION_RETENTION') ?? '1d', true);
   const bcryptCost = parseInteger('BCRYPT_COST', get('BCRYPT_COST') ?? '12', isProduction ? 10 : 4, 31);
+  const passwordHashing = Object.freeze({
+    threads: parseInteger('PASSWORD_HASH_THREADS', get('PASSWORD_HASH_THREADS') ?? String(availableParallelism()), 1, 256),
+    queueMax: parseInteger('PASSWORD_HASH_QUEUE_MAX', get('PASSWORD_HASH_QUEUE_MAX') ?? '64', 0, 100_000),
+    queueTimeoutMs: parseDuration('PASSWORD_HASH_QUEUE_TIMEOUT', get('PASSWORD_HASH_QUEUE_TIMEOUT') ?? '5s'),
+  });
+  const maxRequestsInFlight = parseInteger('MAX_REQUESTS_IN_FLIGHT', get('MAX_REQUESTS_IN_FLIGHT') ?? '512', 0, 1_000_000);
 
   const adminEmail = get('BOOTSTRAP_ADMIN_EMAIL');
   const adminPassword = get('BOOTSTRAP_ADMIN_PASSWORD');
@@ -288,6 +306,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionPurgeIntervalMs,
     sessionRetentionMs,
     bcryptCost,
+    passwordHashing,
+    maxRequestsInFlight,
     rateLimits: parseRateLimits(get('RATE_LIMITS')),
     bootstrapAdmin,
     corsOrigins: Object.freeze([...corsOrigins]),

@@ -87,7 +87,13 @@ const LOGIN = 'mutation ($input: LoginInput!) { login(input: $input) { accessTok
 it('answers every login sent around SIGTERM, fails readiness during SHUTDOWN_DELAY, then refuses connections and exits 0', async () => {
   database = await freshDatabase();
   const server = await startServerProcess(
-    serverEnv(database, { RATE_LIMITS: 'off', BCRYPT_COST: '10', SHUTDOWN_DELAY: '5s', SHUTDOWN_GRACE: '2m' }),
+    serverEnv(database, {
+      RATE_LIMITS: 'off',
+      BCRYPT_COST: '10',
+      SHUTDOWN_DELAY: '5s',
+      SHUTDOWN_GRACE: '2m',
+      PASSWORD_HASH_QUEUE_TIMEOUT: '2m',
+    }),
   );
   const url = `http://127.0.0.1:${String(server.port)}`;
   const account = { email: uniqueEmail('drain'), password: PASSWORD };

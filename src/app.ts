@@ -21,6 +21,7 @@ import { TokenCodec } from './credentials/token.codec';
 import { openDatabase, type Orm } from './db/orm';
 import { errorLoggingPlugin } from './graphql/error-logging.plugin';
 import { formatError } from './graphql/format-error';
+import { OperationsInFlight } from './graphql/operations-in-flight.plugin';
 import { overloadStatusPlugin } from './graphql/overload-status.plugin';
 import { graphqlLimits } from './graphql/limits';
 import { corsAllowlist } from './http/cors';
@@ -155,6 +156,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     app.set('trust proxy', config.trustProxy);
 
     const limits = graphqlLimits();
+    const operations = new OperationsInFlight();
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: !config.isProduction,
@@ -184,6 +186,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
           : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true }),
         errorLoggingPlugin(logger),
         overloadStatusPlugin(),
+        operations.plugin(),
       ],
     });
     await apollo.start();
@@ -211,8 +214,14 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
-        // Every request whose bytes arrived is answered (at most SHUTDOWN_GRACE) before Apollo stops.
+        // Every request whose bytes arrived is answered (at most SHUTDOWN_GRACE) before Apollo stops;
+        // operations whose client left meanwhile finish too, in the same grace, before the pools close.
+        const graceEnds = Date.now() + config.shutdownGraceMs;
         await drain.close(config.shutdownGraceMs);
+        if (!(await operations.idle(graceEnds - Date.now()))) {
+          drain.timedOut = true;
+          logger.error({ operations: operations.running }, 'graceful shutdown timed out; operations still running lose their pools');
+        }
         await apollo.stop();
         await purge.stop();
         // Stops claiming and finishes the messages it holds.

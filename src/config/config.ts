@@ -207,9 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const sessionRetentionMs = parseDuration('SESSION_RETENTION', get('SESSION_RETENTION') ?? '1d', true);
   const bcryptCost = parseInteger('BCRYPT_COST', get('BCRYPT_COST') ?? '12', isProduction ? 10 : 4, 31);
   const passwordHashing = Object.freeze({
-    // One core is left to the event loop: with every core hashing, a login flood starves it and
-    // even the fast refusals below arrive late.
-    threads: parseInteger('PASSWORD_HASH_THREADS', get('PASSWORD_HASH_THREADS') ?? String(Math.max(1, availableParallelism() - 1)), 1, 256),
+    threads: parseInteger('PASSWORD_HASH_THREADS', get('PASSWORD_HASH_THREADS') ?? String(availableParallelism()), 1, 256),
     queueMax: parseInteger('PASSWORD_HASH_QUEUE_MAX', get('PASSWORD_HASH_QUEUE_MAX') ?? '64', 0, 100_000),
     queueTimeoutMs: parseDuration('PASSWORD_HASH_QUEUE_TIMEOUT', get('PASSWORD_HASH_QUEUE_TIMEOUT') ?? '5s'),
   });

@@ -62,7 +62,7 @@ describe('defaults', () => {
       shutdownDelayMs: 5000,
       shutdownGraceMs: 10_000,
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 5000, maxConnections: 900 },
-      passwordHashing: { threads: Math.max(1, availableParallelism() - 1), queueMax: 64, queueTimeoutMs: 5000 },
+      passwordHashing: { threads: availableParallelism(), queueMax: 64, queueTimeoutMs: 5000 },
       maxRequestsInFlight: 128,
     });
     expect(config.jwt.accessSecret.toString()).toBe(ACCESS);

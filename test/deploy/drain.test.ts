@@ -6,7 +6,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { freshDatabase } from '../helpers/app';
-import { until } from '../helpers/eventually';
+import { pollUntil, until } from '../helpers/eventually';
 import { PASSWORD, uniqueEmail } from '../helpers/factories';
 import { gql } from '../helpers/graphql';
 import { killServerProcesses, serverEnv, startServerProcess } from '../helpers/server-process';
@@ -136,4 +136,59 @@ it('answers every login sent around SIGTERM, fails readiness during SHUTDOWN_DEL
   expect(await server.exited).toEqual({ code: 0, signal: null });
   expect(server.output()).toMatch(/"delayMs":5000/);
   expect(server.output()).not.toMatch(/shutdown failed|timed out|did not finish|"level":50/);
+}, 180_000);
+
+it('lets an operation whose client left finish before it closes the pools', async () => {
+  const db = await freshDatabase();
+  const server = await startServerProcess(
+    serverEnv(db, {
+      RATE_LIMITS: 'off',
+      // One slow hash at a time and no queue: while it runs, every other login is refused at once.
+      BCRYPT_COST: '14',
+      PASSWORD_HASH_THREADS: '1',
+      PASSWORD_HASH_QUEUE_MAX: '0',
+      SHUTDOWN_DELAY: '0s',
+      SHUTDOWN_GRACE: '2m',
+    }),
+  );
+  try {
+    const url = `http://127.0.0.1:${String(server.port)}`;
+    const account = { email: uniqueEmail('left'), password: PASSWORD };
+    // Admitted once the start-up's own hash (the decoy for unknown emails) is done.
+    const created = await pollUntil('the signup to be admitted', async () => {
+      const response = await gql({ url }, `mutation ($input: SignupInput!) { signup(input: $input) { user { id } } }`, {
+        input: { ...account, name: 'Left' },
+      });
+      return response.status === 503 ? undefined : response;
+    });
+    expect(created.errors).toBeUndefined();
+
+    // A login whose client leaves once its comparison is running.
+    const body = JSON.stringify({ query: LOGIN, variables: { input: account } });
+    const leaving = http.request({
+      host: '127.0.0.1',
+      port: server.port,
+      path: '/graphql',
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    leaving.on('error', () => undefined);
+    leaving.end(body);
+    // The thread is busy (with that login: the probes run one after another) once a probe is refused.
+    await until(
+      'a login to be refused while the first one hashes',
+      async () => (await request(server.port, 'POST', '/graphql', { query: LOGIN, variables: { input: account } })).status === 503,
+      60_000,
+      20,
+    );
+    leaving.destroy();
+    server.signal('SIGTERM');
+
+    // No connection is left, but the operation still runs: the pools stay open until it is done.
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.output()).not.toMatch(/Terminating worker thread|shutdown failed|timed out|"level":50/);
+  } finally {
+    await db.drop();
+  }
 }, 180_000);

@@ -193,8 +193,9 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
 
     app.use(requestIds());
     app.use(probes(orm, services.tokens, () => drain.draining));
-    // After the probes (always answered), before any body is read.
-    app.use(requestsInFlight(config.maxRequestsInFlight));
+    // After the probes (always answered), before any body is read; counted once the body is in.
+    const inFlight = requestsInFlight(config.maxRequestsInFlight);
+    app.use(inFlight.admit);
     app.use(
       '/graphql',
       // Responses may carry tokens: no cache, shared or private, may keep them.
@@ -204,6 +205,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       },
       corsAllowlist(config.corsOrigins),
       express.json({ limit: BODY_LIMIT }),
+      inFlight.count,
       directiveGuard(schema),
       expressMiddleware(apollo, {
         context: contextBuilder({ orm, tokens: services.tokens, sessions: services.sessions, secureCookies: config.isProduction }),

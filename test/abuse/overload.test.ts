@@ -126,19 +126,41 @@ describe('requests in flight', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { MAX_REQUESTS_IN_FLIGHT: '2' } });
+    // Logins hold their slot while they hash, one at a time and slowly: two of them fill the cap.
+    app = await startTestApp({
+      env: {
+        MAX_REQUESTS_IN_FLIGHT: '2',
+        BCRYPT_COST: '14',
+        PASSWORD_HASH_THREADS: '1',
+        PASSWORD_HASH_QUEUE_MAX: '10',
+        PASSWORD_HASH_QUEUE_TIMEOUT: '5m',
+      },
+    });
   });
 
   afterAll(async () => {
     await app.stop();
   });
 
-  /** A POST whose body has not all arrived: in flight until `finish()` sends the rest. */
-  function stalledRequest(): { finish(): void; answer: Promise<string> } {
+  /**
+   * A POST whose body has not all arrived: it holds a connection until `finish()` sends the rest.
+   * `continued` settles once the server has handed it to the application (Node answers
+   * `100 Continue` in that step), so it is surely there before whatever the test sends next.
+   */
+  function stalledRequest(): { continued: Promise<void>; finish(): void; answer: Promise<string> } {
     const body = JSON.stringify({ query: '{ __typename }' });
     const socket = net.connect(Number(new URL(app.url).port), '127.0.0.1');
     let text = '';
-    socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    let onText = (): void => undefined;
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk;
+      onText();
+    });
+    const continued = new Promise<void>((resolve) => {
+      onText = () => {
+        if (text.startsWith('HTTP/1.1 100 Continue')) resolve();
+      };
+    });
     const answer = new Promise<string>((resolve, reject) => {
       socket.once('close', () => {
         resolve(text);
@@ -147,30 +169,49 @@ describe('requests in flight', () => {
     });
     socket.write(
       `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\n` +
-        `Content-Length: ${String(Buffer.byteLength(body))}\r\n\r\n${body.slice(0, 5)}`,
+        `Expect: 100-continue\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\n\r\n`,
     );
-    return { finish: () => socket.write(body.slice(5)), answer };
+    void continued.then(() => socket.write(body.slice(0, 5)));
+    return { continued, finish: () => socket.write(body.slice(5)), answer };
   }
 
-  it('answers 503 with Retry-After at once beyond MAX_REQUESTS_IN_FLIGHT, still answers the probes, then admits again', async () => {
-    const held = [stalledRequest(), stalledRequest()];
+  it('does not let clients that stall their bodies take the slots', async () => {
+    const stalled = [stalledRequest(), stalledRequest(), stalledRequest()];
+    await Promise.all(stalled.map((request) => request.continued));
+    // Three requests at the server, more than the cap, but none has its body: a new one is served.
+    const probe = await gql(app, '{ __typename }');
+    expect(probe.status).toBe(200);
+    expect(probe.data).toEqual({ __typename: 'Query' });
+    for (const request of stalled) request.finish();
+    for (const answer of await Promise.all(stalled.map((request) => request.answer))) {
+      expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    }
+  }, 60_000);
 
-    const refusal = await pollUntil('a request beyond the cap to be refused', async () => {
-      const response = await gql(app, '{ __typename }');
-      return response.status === 503 ? response : undefined;
-    });
+  it('answers 503 with Retry-After at once beyond MAX_REQUESTS_IN_FLIGHT, still answers the probes, then admits again', async () => {
+    const { email } = await signUp(app);
+    const logins = [1, 2].map(() => gql(app, LOGIN, { input: { email, password: PASSWORD } }));
+
+    const refusal = await pollUntil(
+      'a request beyond the cap to be refused',
+      async () => {
+        const response = await gql(app, '{ __typename }');
+        return response.status === 503 ? response : undefined;
+      },
+      60_000,
+      20,
+    );
     expect(refusal.headers.get('retry-after')).toBe('1');
     expect(refusal.errors?.[0]?.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', retryAfter: 1 });
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
 
-    for (const request of held) request.finish();
-    for (const answer of await Promise.all(held.map((request) => request.answer))) {
-      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
-      expect(answer).toContain('"__typename":"Query"');
+    for (const login of await Promise.all(logins)) {
+      expect(login.errors).toBeUndefined();
+      expect(login.data?.['login'].accessToken).toEqual(expect.any(String));
     }
     const after = await gql(app, '{ __typename }');
     expect(after.status).toBe(200);
     expect(after.data).toEqual({ __typename: 'Query' });
-  }, 60_000);
+  }, 180_000);
 });

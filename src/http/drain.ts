@@ -33,7 +33,7 @@ export class HttpDrain {
   private readonly pending = new Set<http.ServerResponse>();
   private isDraining = false;
   private closing: Promise<void> | undefined;
-  /** True once `close` had to cut off connections at the end of the grace period. */
+  /** True once shutdown had to cut off connections (or operations) at the end of the grace period. */
   timedOut = false;
 
   constructor(

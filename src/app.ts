@@ -1,10 +1,9 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import http from 'node:http';
+import type http from 'node:http';
 import { AdminResolver } from './admin/admin.resolver';
 import { AdminService } from './admin/admin.service';
 import { AuditResolver } from './audit/audit.resolver';
@@ -27,12 +26,17 @@ import { TokenCodec } from './credentials/token.codec';
 import { openDatabase, type Orm } from './db/orm';
 import { errorLoggingPlugin } from './graphql/error-logging.plugin';
 import { formatError } from './graphql/format-error';
+import { OperationsInFlight } from './graphql/operations-in-flight.plugin';
+import { overloadStatusPlugin } from './graphql/overload-status.plugin';
 import { graphqlLimits } from './graphql/limits';
 import { corsAllowlist } from './http/cors';
 import { directiveGuard } from './http/directive-guard';
+import { HttpDrain } from './http/drain';
 import { httpErrors } from './http/error-middleware';
+import { createHttpServer } from './http/http-server';
 import { probes } from './http/probes';
 import { requestIds } from './http/request-id';
+import { requestsInFlight } from './http/requests-in-flight';
 import { securityHeaders } from './http/security-headers';
 import { createLogger, type Logger } from './logger';
 import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer';
@@ -71,8 +75,14 @@ export interface App {
   readonly orm: Orm;
   readonly logger: Logger;
   /**
-   * Stops accepting connections, closes idle ones, lets in-flight requests finish (connections
-   * still open after SHUTDOWN_GRACE are closed), then closes the pools.
+   * Shutdown's first step, `drain.begin()`, fails readiness and closes connections after their
+   * response while the listener still accepts; `drain.timedOut` tells whether `stop` had to cut
+   * connections off.
+   */
+  readonly drain: HttpDrain;
+  /**
+   * Stops accepting connections, closes idle ones, answers every request whose bytes arrived
+   * (connections still open after SHUTDOWN_GRACE are closed), then closes the pools.
    */
   stop(): Promise<void>;
 }
@@ -129,7 +139,7 @@ function containerOf(services: Services): ServiceContainer {
  */
 export async function createApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
   const orm = await openDatabase(config, logger);
-  const passwords = new PasswordHasher(config.bcryptCost);
+  const passwords = new PasswordHasher(config.bcryptCost, config.passwordHashing, logger);
   let rateLimits: RateLimiter | undefined;
   try {
     rateLimits = await createRateLimiter(config, logger);
@@ -154,12 +164,14 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
 
     const schema = await buildAppSchema(containerOf(services));
     const app = express();
-    const httpServer = http.createServer(app);
+    const httpServer = createHttpServer(app, config.http);
+    const drain = new HttpDrain(httpServer, logger);
     app.disable('x-powered-by');
     app.use(securityHeaders(config.isProduction));
     app.set('trust proxy', config.trustProxy);
 
     const limits = graphqlLimits();
+    const operations = new OperationsInFlight();
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: !config.isProduction,
@@ -181,8 +193,6 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       hideSchemaDetailsFromClientErrors: true,
       plugins: [
         ...limits.plugins,
-        // stop(): in-flight requests get SHUTDOWN_GRACE, then their connections are closed.
-        ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownGraceMs }),
         // Its per-field hooks cost every request; responses are `Cache-Control: no-store` anyway.
         ApolloServerPluginCacheControlDisabled(),
         // Development: the embedded Sandbox runs on this origin, so it may send the refresh cookie.
@@ -190,12 +200,17 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
           ? ApolloServerPluginLandingPageDisabled()
           : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true }),
         errorLoggingPlugin(logger),
+        overloadStatusPlugin(),
+        operations.plugin(),
       ],
     });
     await apollo.start();
 
     app.use(requestIds());
-    app.use(probes(orm, config.databaseUrl, services.tokens));
+    app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining));
+    // After the probes (always answered), before any body is read; counted once the body is in.
+    const inFlight = requestsInFlight(config.maxRequestsInFlight);
+    app.use(inFlight.admit);
     app.use(
       '/graphql',
       // Responses may carry tokens: no cache, shared or private, may keep them.
@@ -205,6 +220,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       },
       corsAllowlist(config.corsOrigins),
       express.json({ limit: BODY_LIMIT }),
+      inFlight.count,
       directiveGuard(schema),
       expressMiddleware(apollo, {
         context: contextBuilder({ orm, tokens: services.tokens, sessions: services.sessions, secureCookies: config.isProduction }),
@@ -215,17 +231,18 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
+        // Every request whose bytes arrived is answered (at most SHUTDOWN_GRACE) before Apollo stops;
+        // operations whose client left meanwhile finish too, in the same grace, before the pools close.
+        const graceEnds = Date.now() + config.shutdownGraceMs;
+        await drain.close(config.shutdownGraceMs);
+        if (!(await operations.idle(graceEnds - Date.now()))) {
+          drain.timedOut = true;
+          logger.error({ operations: operations.running }, 'graceful shutdown timed out; operations still running lose their pools');
+        }
         await apollo.stop();
         await purge.stop();
         // Stops claiming and finishes the messages it holds.
         await delivery.stop();
-        if (httpServer.listening) {
-          await new Promise<void>((resolve) => {
-            httpServer.close(() => {
-              resolve();
-            });
-          });
-        }
         await passwords.close();
         await services.rateLimits.close();
         try {
@@ -238,7 +255,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       })();
       return stopping;
     };
-    return { httpServer, services, orm, logger, stop };
+    return { httpServer, services, orm, logger, drain, stop };
   } catch (error) {
     await passwords.close();
     await rateLimits?.close();

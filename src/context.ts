@@ -19,6 +19,8 @@ export interface Context {
   readonly auth: RequestAuth;
   /** The refresh-token cookie of cookie mode. */
   readonly refreshCookie: RefreshCookie;
+  /** Aborts when the client closes its connection before the answer: work queued for it is dropped. */
+  readonly signal: AbortSignal;
 }
 
 export interface ContextDependencies {
@@ -27,6 +29,18 @@ export interface ContextDependencies {
   readonly sessions: SessionService;
   /** `Secure` refresh cookies (production). */
   readonly secureCookies: boolean;
+}
+
+/** A signal that aborts once the connection closes before the response has been sent in full. */
+function abortedWhenClientLeaves(req: Request, res: Response): AbortSignal {
+  const controller = new AbortController();
+  if (req.socket.destroyed) controller.abort();
+  else {
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+  }
+  return controller.signal;
 }
 
 /** Builds each request's context: the token is verified here and nowhere else. */
@@ -43,6 +57,7 @@ export function contextBuilder({ orm, tokens, sessions, secureCookies }: Context
       requestId: requestIdOf(res),
       client: clientInfo(req.ip, req.get('user-agent')),
       refreshCookie: new RefreshCookie(req, res, secureCookies),
+      signal: abortedWhenClientLeaves(req, res),
       auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => sessions.viewer(unitOfWork(), claims)),
     };
   };

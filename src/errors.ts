@@ -106,3 +106,23 @@ export class RateLimitExceeded extends AppError {
 export class ServiceUnavailable extends AppError {
   readonly code = ErrorCode.SERVICE_UNAVAILABLE;
 }
+
+/**
+ * Too much work is waiting already (password hashes queued, requests in flight): refused at once
+ * instead of answered late; `retryAfter` says when to try again, in whole seconds.
+ */
+export class Overloaded extends ServiceUnavailable {
+  constructor(readonly retryAfterSeconds: number) {
+    super('The service is busy; try again shortly');
+  }
+  override extensions(): Record<string, unknown> {
+    return { retryAfter: this.retryAfterSeconds };
+  }
+}
+
+/** The client closed its connection before the answer: its work is dropped; nobody reads this error. */
+export class ClientGone extends ServiceUnavailable {
+  constructor() {
+    super('The client closed the connection');
+  }
+}

@@ -63,30 +63,32 @@ async function main(): Promise<void> {
   );
 
   const shutdown = (signal: NodeJS.Signals): void => {
-    const graceMs = config.shutdownGraceMs;
-    logger.info({ signal, graceMs }, 'shutting down');
-    // app.stop() refuses new connections at once and waits for the requests in flight. Those
-    // still running after the grace period lose their connections; the pools then close as
-    // usual, and the exit code says that the shutdown was not clean.
-    let timedOut = false;
-    const grace = setTimeout(() => {
-      timedOut = true;
-      logger.error({ graceMs }, 'graceful shutdown timed out; closing the connections still open');
-      app.httpServer.closeAllConnections();
-    }, graceMs);
-    grace.unref();
-    const force = setTimeout(() => {
-      logger.error('shutdown did not finish closing the pools; exiting');
-      process.exit(1);
-    }, graceMs + POOL_CLOSE_MS);
-    force.unref();
-    app.stop().then(
-      () => process.exit(timedOut ? 1 : 0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
+    const { shutdownDelayMs: delayMs, shutdownGraceMs: graceMs } = config;
+    // Readiness fails at once and responses close their connections, but the listener keeps
+    // accepting for SHUTDOWN_DELAY: a load balancer still sends requests until it has seen the
+    // failed probe, and connections already in the kernel's backlog are served instead of reset.
+    app.drain.begin();
+    logger.info({ signal, delayMs, graceMs }, 'shutting down');
+    // app.stop() then stops accepting and answers every request whose bytes arrived; connections
+    // still open after SHUTDOWN_GRACE are closed, the pools close as usual, and the exit code
+    // says that the shutdown was not clean.
+    const force = setTimeout(
+      () => {
+        logger.error('shutdown did not finish closing the pools; exiting');
         process.exit(1);
       },
+      delayMs + graceMs + POOL_CLOSE_MS,
     );
+    force.unref();
+    setTimeout(() => {
+      app.stop().then(
+        () => process.exit(app.drain.timedOut ? 1 : 0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    }, delayMs);
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

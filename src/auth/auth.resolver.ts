@@ -15,13 +15,13 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, { description: 'Creates an account (always role USER) and signs it in.' })
   @RateLimited('signup', { ip: true, account: emailOfInput })
   async signup(@Arg('input', () => SignupInput) input: SignupInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return authPayload(ctx, await this.auth.signup(ctx.em, input, ctx.client));
+    return authPayload(ctx, await this.auth.signup(ctx.em, input, ctx.client, ctx.signal));
   }
 
   @Mutation(() => AuthPayload, { description: 'Starts a session. Unknown email and wrong password fail alike.' })
   @RateLimited('login', { ip: true, account: emailOfInput })
   async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return authPayload(ctx, await this.auth.login(ctx.em, input, ctx.client));
+    return authPayload(ctx, await this.auth.login(ctx.em, input, ctx.client, ctx.signal));
   }
 
   @Mutation(() => AuthPayload, {
@@ -58,6 +58,6 @@ export class AuthResolver {
   @Auth()
   @RateLimited('changePassword', { ip: true, account: signedInUser })
   async changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return authPayload(ctx, await this.auth.changePassword(ctx.em, await ctx.auth.viewer(), input, ctx.client));
+    return authPayload(ctx, await this.auth.changePassword(ctx.em, await ctx.auth.viewer(), input, ctx.client, ctx.signal));
   }
 }

@@ -39,8 +39,13 @@ export class AuthService {
   ) {}
 
   /** Always creates a USER; roles are raised only by an ADMIN. */
-  async signup(em: SqlEntityManager, input: Credentials & { readonly name: string }, client: ClientInfo): Promise<IssuedSession> {
-    const passwordHash = await this.users.hashPassword(input.password);
+  async signup(
+    em: SqlEntityManager,
+    input: Credentials & { readonly name: string },
+    client: ClientInfo,
+    signal?: AbortSignal,
+  ): Promise<IssuedSession> {
+    const passwordHash = await this.users.hashPassword(input.password, signal);
     const issued = await em.transactional(async (tx) => {
       const user = await this.users.insert(tx, { email: input.email, name: input.name, passwordHash, role: Role.USER });
       // With REQUIRE_EMAIL_VERIFICATION no session starts before the address is confirmed.
@@ -62,13 +67,14 @@ export class AuthService {
 
   /**
    * Unknown email and wrong password fail alike, after the same amount of hashing work.
-   * A disabled account is reported only to someone who knows its password.
+   * A disabled account is reported only to someone who knows its password. `signal`: the
+   * request's; a comparison still queued when the client leaves never runs.
    */
-  async login(em: SqlEntityManager, input: Credentials, client: ClientInfo): Promise<IssuedSession> {
+  async login(em: SqlEntityManager, input: Credentials, client: ClientInfo, signal?: AbortSignal): Promise<IssuedSession> {
     const found = await this.users.findForLogin(em, input.email);
     const valid = found
-      ? await this.passwords.verify(input.password, found.passwordHash)
-      : await this.passwords.verifyAgainstNothing(input.password);
+      ? await this.passwords.verify(input.password, found.passwordHash, signal)
+      : await this.passwords.verifyAgainstNothing(input.password, signal);
     if (!found || !valid || !found.user.isActive) {
       const reason = !found || !valid ? AuthReason.INVALID_CREDENTIALS : AuthReason.ACCOUNT_DISABLED;
       await this.recordFailedLogin(em, found?.user.id ?? null, reason, client);
@@ -216,15 +222,16 @@ export class AuthService {
     viewer: Viewer,
     input: { readonly currentPassword: string; readonly newPassword: string },
     client: ClientInfo,
+    signal?: AbortSignal,
   ): Promise<IssuedSession> {
     // The input validator checked the policy without the account; now the email is known.
     const problem = passwordProblem(input.newPassword, { email: viewer.user.email });
     if (problem) throw new InvalidInput({ newPassword: problem });
     const currentHash = await this.users.passwordHashOf(em, viewer.user.id);
-    if (!(await this.passwords.verify(input.currentPassword, currentHash))) {
+    if (!(await this.passwords.verify(input.currentPassword, currentHash, signal))) {
       throw new InvalidInput({ currentPassword: 'is not your current password' });
     }
-    const newHash = await this.passwords.hash(input.newPassword);
+    const newHash = await this.passwords.hash(input.newPassword, signal);
     return em.transactional(async (tx) => {
       // Checked against the password that still holds: of two concurrent changes, the second finds
       // the first one's password and fails like a wrong current password.

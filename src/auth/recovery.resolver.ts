@@ -23,7 +23,7 @@ export class RecoveryResolver {
   @Mutation(() => AuthPayload, { description: 'Sets a new password with a reset link, ends every session and signs in anew.' })
   @RateLimited('passwordReset', { ip: true })
   async resetPassword(@Arg('input', () => ResetPasswordInput) input: ResetPasswordInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return authPayload(ctx, await this.recovery.resetPassword(ctx.em, input, ctx.client));
+    return authPayload(ctx, await this.recovery.resetPassword(ctx.em, input, ctx.client, ctx.signal));
   }
 
   @Mutation(() => Boolean, { description: "Confirms signup's address, or the new address of changeEmail (which then takes effect)." })
@@ -49,6 +49,6 @@ export class RecoveryResolver {
   @Auth()
   @RateLimited('changeEmail', { account: signedInUser })
   async changeEmail(@Arg('input', () => ChangeEmailInput) input: ChangeEmailInput, @Ctx() ctx: Context): Promise<boolean> {
-    return this.recovery.changeEmail(ctx.em, await ctx.auth.viewer(), input, ctx.client);
+    return this.recovery.changeEmail(ctx.em, await ctx.auth.viewer(), input, ctx.client, ctx.signal);
   }
 }

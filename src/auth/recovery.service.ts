@@ -73,12 +73,13 @@ export class RecoveryService {
     em: SqlEntityManager,
     input: { readonly token: string; readonly newPassword: string; readonly tokenTransport?: TokenTransport | null },
     client: ClientInfo,
+    signal?: AbortSignal,
   ): Promise<IssuedSession> {
     // A look without a lock, so the policy is checked (and the hash made) before any transaction.
     const preview = await em.transactional((tx) => this.tokens.redeemable(tx, input.token, [AccountTokenPurpose.PASSWORD_RESET]));
     const problem = passwordProblem(input.newPassword, { email: preview.email });
     if (problem) throw new InvalidInput({ newPassword: problem });
-    const passwordHash = await this.passwords.hash(input.newPassword);
+    const passwordHash = await this.passwords.hash(input.newPassword, signal);
     const outcome = await em.transactional(async (tx): Promise<IssuedSession | MfaRequired> => {
       const row = await this.tokens.redeemable(tx, input.token, [AccountTokenPurpose.PASSWORD_RESET]);
       const user = this.currentAccount(row.user, row.email);
@@ -168,10 +169,11 @@ export class RecoveryService {
     viewer: Viewer,
     input: { readonly newEmail: string; readonly currentPassword: string },
     client: ClientInfo,
+    signal?: AbortSignal,
   ): Promise<boolean> {
     const newEmail = normalizeEmail(input.newEmail);
     const currentHash = await this.users.passwordHashOf(em, viewer.user.id);
-    if (!(await this.passwords.verify(input.currentPassword, currentHash))) {
+    if (!(await this.passwords.verify(input.currentPassword, currentHash, signal))) {
       throw new InvalidInput({ currentPassword: 'is not your current password' });
     }
     if (newEmail === viewer.user.email) throw new InvalidInput({ newEmail: 'is already your address' });

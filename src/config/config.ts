@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { passwordProblem } from '../credentials/password.policy';
 import { normalizeEmail, isValidEmail } from '../validation/email';
@@ -66,6 +67,17 @@ export interface Config {
   /** How long an ended (revoked or expired) session is kept before it is purged. */
   readonly sessionRetentionMs: number;
   readonly bcryptCost: number;
+  /** Admission to password hashing (bcrypt on worker threads), the work an attacker can pile up cheapest. */
+  readonly passwordHashing: {
+    /** Worker threads: hashes that run at once. */
+    readonly threads: number;
+    /** Hashes that may wait for a thread; beyond them a request is refused at once with SERVICE_UNAVAILABLE. */
+    readonly queueMax: number;
+    /** How long a hash may wait for a thread before its request is refused with SERVICE_UNAVAILABLE. */
+    readonly queueTimeoutMs: number;
+  };
+  /** Requests handled at once (probes excepted); beyond them 503 at once. 0: no cap. */
+  readonly maxRequestsInFlight: number;
   readonly rateLimits: RateLimits | 'off';
   /** IPv6 clients count in rate limits by this prefix length (RATE_LIMIT_IPV6_PREFIX, default 64). */
   readonly rateLimitIpv6Prefix: number;
@@ -87,10 +99,26 @@ export interface Config {
   /** `pretty`: human-readable lines (pino-pretty), the development default; `json`: one JSON object per line. */
   readonly logFormat: 'json' | 'pretty';
   /**
-   * On SIGTERM/SIGINT, how long requests in flight may take to finish; connections still open
-   * then are closed, and the process exits non-zero once the pools are closed.
+   * On SIGTERM/SIGINT, how long the listener keeps accepting (readiness already failing) so that
+   * a load balancer can take the instance out of rotation before connections are refused.
+   */
+  readonly shutdownDelayMs: number;
+  /**
+   * Once the listener has closed, how long requests in flight may take to finish; connections
+   * still open then are closed, and the process exits non-zero once the pools are closed.
    */
   readonly shutdownGraceMs: number;
+  /** Node's HTTP server limits against slow and idle clients (slowloris, stalled bodies). */
+  readonly http: {
+    /** A request's headers must arrive within this; otherwise 408 and the connection closes. */
+    readonly headersTimeoutMs: number;
+    /** A whole request (headers and body) must arrive within this; otherwise 408. */
+    readonly requestTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this. */
+    readonly keepAliveTimeoutMs: number;
+    /** Connections beyond this many are closed as soon as they are accepted; 0: no cap. */
+    readonly maxConnections: number;
+  };
   /** Where links in mail point: the client app. */
   readonly appUrl: string;
   /** `log`: messages are written to the log instead of sent. Otherwise an smtp:// or smtps:// URL. */
@@ -253,6 +281,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const sessionPurgeIntervalMs = parseDuration('SESSION_PURGE_INTERVAL', get('SESSION_PURGE_INTERVAL') ?? '1h');
   const sessionRetentionMs = parseDuration('SESSION_RETENTION', get('SESSION_RETENTION') ?? '1d', true);
   const bcryptCost = parseInteger('BCRYPT_COST', get('BCRYPT_COST') ?? '12', isProduction ? 10 : 4, 31);
+  const passwordHashing = Object.freeze({
+    threads: parseInteger('PASSWORD_HASH_THREADS', get('PASSWORD_HASH_THREADS') ?? String(availableParallelism()), 1, 256),
+    queueMax: parseInteger('PASSWORD_HASH_QUEUE_MAX', get('PASSWORD_HASH_QUEUE_MAX') ?? '64', 0, 100_000),
+    queueTimeoutMs: parseDuration('PASSWORD_HASH_QUEUE_TIMEOUT', get('PASSWORD_HASH_QUEUE_TIMEOUT') ?? '5s'),
+  });
+  const maxRequestsInFlight = parseInteger('MAX_REQUESTS_IN_FLIGHT', get('MAX_REQUESTS_IN_FLIGHT') ?? '128', 0, 1_000_000);
 
   const adminEmail = get('BOOTSTRAP_ADMIN_EMAIL');
   const adminPassword = get('BOOTSTRAP_ADMIN_PASSWORD');
@@ -278,7 +312,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     'json',
     'pretty',
   ] as const);
+  const shutdownDelayMs = parseDuration('SHUTDOWN_DELAY', get('SHUTDOWN_DELAY') ?? '5s', true);
   const shutdownGraceMs = parseDuration('SHUTDOWN_GRACE', get('SHUTDOWN_GRACE') ?? '10s');
+  const headersTimeoutMs = parseDuration('HTTP_HEADERS_TIMEOUT', get('HTTP_HEADERS_TIMEOUT') ?? '10s');
+  const requestTimeoutMs = parseDuration('HTTP_REQUEST_TIMEOUT', get('HTTP_REQUEST_TIMEOUT') ?? '15s');
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT', 'must not be longer than HTTP_REQUEST_TIMEOUT (the headers are part of the request)');
+  }
+  const keepAliveTimeoutMs = parseDuration('HTTP_KEEP_ALIVE_TIMEOUT', get('HTTP_KEEP_ALIVE_TIMEOUT') ?? '5s');
+  const maxConnections = parseInteger('HTTP_MAX_CONNECTIONS', get('HTTP_MAX_CONNECTIONS') ?? '900', 0, 1_000_000);
 
   const appUrlRaw = get('APP_URL');
   if (appUrlRaw === undefined && isProduction) throw new ConfigError('APP_URL', 'must be set in production: links in mail point there');
@@ -346,6 +388,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionPurgeIntervalMs,
     sessionRetentionMs,
     bcryptCost,
+    passwordHashing,
+    maxRequestsInFlight,
     rateLimits,
     rateLimitIpv6Prefix,
     mfa: Object.freeze({ encryptionKey: mfaEncryptionKey, issuer: mfaIssuer }),
@@ -355,7 +399,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy,
     logLevel,
     logFormat,
+    shutdownDelayMs,
     shutdownGraceMs,
+    http: Object.freeze({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections }),
     appUrl,
     smtpUrl,
     mailFrom,

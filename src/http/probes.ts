@@ -5,10 +5,11 @@ import { databaseAnswers, type Orm } from '../db/orm';
 const READINESS_TIMEOUT_MS = 2000;
 
 /**
- * `/healthz` (the process is up), `/readyz` (the database answers) and the public access-token
+ * `/healthz` (the process is up), `/readyz` (the database answers, and the instance is not
+ * shutting down: `draining()` says so from SIGTERM on) and the public access-token
  * keys at `/.well-known/jwks.json` for other services (empty when access tokens use HS256).
  */
-export function probes(orm: Orm, databaseUrl: string | undefined, tokens: TokenCodec): Router {
+export function probes(orm: Orm, databaseUrl: string | undefined, tokens: TokenCodec, draining: () => boolean): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -18,6 +19,10 @@ export function probes(orm: Orm, databaseUrl: string | undefined, tokens: TokenC
     res.json({ keys: tokens.publicJwks() });
   });
   router.get('/readyz', async (_req, res) => {
+    if (draining()) {
+      res.status(503).json({ status: 'shutting down' });
+      return;
+    }
     const ready = await databaseAnswers(orm, READINESS_TIMEOUT_MS, databaseUrl);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'database unavailable' });
   });

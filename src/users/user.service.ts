@@ -43,8 +43,8 @@ export class UserService {
   constructor(private readonly passwords: PasswordHasher) {}
 
   /** Hashes a password for `insert`, outside any transaction. */
-  hashPassword(password: string): Promise<string> {
-    return this.passwords.hash(password);
+  hashPassword(password: string, signal?: AbortSignal): Promise<string> {
+    return this.passwords.hash(password, signal);
   }
 
   /**

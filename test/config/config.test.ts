@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../../src/config/config';
 import { TEST_ACCESS_SECRET, TEST_REFRESH_SECRET } from '../helpers/app';
@@ -68,8 +68,12 @@ describe('defaults', () => {
       bootstrapAdmin: undefined,
       trustProxy: false,
       logLevel: 'info',
+      shutdownDelayMs: 5000,
       shutdownGraceMs: 10_000,
       rateLimitIpv6Prefix: 64,
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 5000, maxConnections: 900 },
+      passwordHashing: { threads: availableParallelism(), queueMax: 64, queueTimeoutMs: 5000 },
+      maxRequestsInFlight: 128,
     });
     expect(config.jwt.accessSecret.toString()).toBe(ACCESS);
     expect(config.jwt.refreshSecret.toString()).toBe(REFRESH);
@@ -239,6 +243,16 @@ describe('a bad value names its variable', () => {
     ['LOG_FORMAT', { LOG_FORMAT: 'yaml' }],
     ['SHUTDOWN_GRACE', { SHUTDOWN_GRACE: '10' }],
     ['SHUTDOWN_GRACE', { SHUTDOWN_GRACE: '0s' }],
+    ['SHUTDOWN_DELAY', { SHUTDOWN_DELAY: '5' }],
+    ['PASSWORD_HASH_THREADS', { PASSWORD_HASH_THREADS: '0' }],
+    ['PASSWORD_HASH_QUEUE_MAX', { PASSWORD_HASH_QUEUE_MAX: '-1' }],
+    ['PASSWORD_HASH_QUEUE_TIMEOUT', { PASSWORD_HASH_QUEUE_TIMEOUT: '0s' }],
+    ['MAX_REQUESTS_IN_FLIGHT', { MAX_REQUESTS_IN_FLIGHT: 'lots' }],
+    ['HTTP_HEADERS_TIMEOUT', { HTTP_HEADERS_TIMEOUT: '0s' }],
+    ['HTTP_HEADERS_TIMEOUT', { HTTP_HEADERS_TIMEOUT: '20s', HTTP_REQUEST_TIMEOUT: '15s' }],
+    ['HTTP_REQUEST_TIMEOUT', { HTTP_REQUEST_TIMEOUT: 'soon' }],
+    ['HTTP_KEEP_ALIVE_TIMEOUT', { HTTP_KEEP_ALIVE_TIMEOUT: '5' }],
+    ['HTTP_MAX_CONNECTIONS', { HTTP_MAX_CONNECTIONS: 'many' }],
   ])('%s: %j', (variable, env) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);

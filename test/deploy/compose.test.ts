@@ -131,10 +131,10 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose.yml shutdown', () => {
-  it('waits longer than the shutdown grace plus the time to close the pools before SIGKILL', () => {
+  it('waits longer than the shutdown delay and grace plus the time to close the pools before SIGKILL', () => {
     const config = loadConfig(environmentOf(api, SECRETS));
     const killAfterMs = parseDuration('stop_grace_period', api.stop_grace_period ?? '10s');
-    expect(killAfterMs).toBeGreaterThanOrEqual(config.shutdownGraceMs + POOL_CLOSE_MS);
+    expect(killAfterMs).toBeGreaterThanOrEqual(config.shutdownDelayMs + config.shutdownGraceMs + POOL_CLOSE_MS);
   });
 });
 

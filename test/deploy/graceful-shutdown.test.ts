@@ -25,8 +25,9 @@ afterAll(async () => {
   for (const database of databases) await database.drop();
 });
 
+/** No SHUTDOWN_DELAY: the listener closes as soon as the signal arrives (test/deploy/drain.test.ts covers the delay). */
 function startServer(database: Database, env: Record<string, string>): Promise<ServerProcess> {
-  return startServerProcess(serverEnv(database, { RATE_LIMITS: 'off', ...env }));
+  return startServerProcess(serverEnv(database, { RATE_LIMITS: 'off', SHUTDOWN_DELAY: '0s', ...env }));
 }
 
 interface InFlight {
@@ -156,7 +157,8 @@ it('finishes the requests in flight, refuses new connections, closes the pools a
   const database = await freshDatabase();
   databases.push(database);
   // A grace period long enough for a loaded machine: this test is about requests that can finish.
-  const server = await startServer(database, { BCRYPT_COST: SLOW_BCRYPT_COST, SHUTDOWN_GRACE: '2m' });
+  // The six requests queue for the hashing threads as long as they must (no PASSWORD_HASH_QUEUE_TIMEOUT refusal).
+  const server = await startServer(database, { BCRYPT_COST: SLOW_BCRYPT_COST, SHUTDOWN_GRACE: '2m', PASSWORD_HASH_QUEUE_TIMEOUT: '2m' });
   const url = `http://127.0.0.1:${String(server.port)}`;
 
   const existing = { email: uniqueEmail('existing'), password: PASSWORD };

@@ -12,6 +12,7 @@ import { AuthResolver } from './auth/auth.resolver';
 import { AuthService } from './auth/auth.service';
 import { RecoveryResolver } from './auth/recovery.resolver';
 import { RecoveryService } from './auth/recovery.service';
+import { AuthConfigResolver } from './auth/auth-config.resolver';
 import { PasskeyFlows } from './auth/passkey-flows.service';
 import { PasskeyResolver } from './auth/passkey.resolver';
 import { SecondFactorResolver } from './auth/second-factor.resolver';
@@ -120,8 +121,9 @@ function createMailer(config: Config, logger: Logger): Mailer {
 }
 
 /** type-graphql's container: the one instance of each resolver and middleware class. */
-function containerOf(services: Services): ServiceContainer {
+function containerOf(services: Services, config: Config): ServiceContainer {
   return new ServiceContainer()
+    .set(AuthConfigResolver, new AuthConfigResolver(config))
     .set(AuthResolver, new AuthResolver(services.auth))
     .set(SecondFactorResolver, new SecondFactorResolver(services.secondFactors, services.auth))
     .set(PasskeyResolver, new PasskeyResolver(services.passkeys))
@@ -162,7 +164,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     );
     delivery.start();
 
-    const schema = await buildAppSchema(containerOf(services));
+    const schema = await buildAppSchema(containerOf(services, config));
     const app = express();
     const httpServer = createHttpServer(app, config.http);
     const drain = new HttpDrain(httpServer, logger);

@@ -15,6 +15,7 @@ import { AuditResolver } from './audit/audit.resolver';
 import { authChecker } from './auth/auth-checker';
 import { AuthResolver } from './auth/auth.resolver';
 import { RecoveryResolver } from './auth/recovery.resolver';
+import { AuthConfigResolver } from './auth/auth-config.resolver';
 import { PasskeyResolver } from './auth/passkey.resolver';
 import { SecondFactorResolver } from './auth/second-factor.resolver';
 import { SessionResolver } from './sessions/session.resolver';
@@ -25,6 +26,7 @@ export const RESOLVERS = [
   AuthResolver,
   SecondFactorResolver,
   PasskeyResolver,
+  AuthConfigResolver,
   RecoveryResolver,
   UserResolver,
   AdminResolver,

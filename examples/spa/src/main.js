@@ -1,18 +1,28 @@
-// The page: a sign-in form, the signed-in user's profile, the pages of the mailed links (reset a
-// password, verify an address), and the session calls from session.js. One HTML page for every path:
+// The page: a sign-in form (password, then a TOTP code when the account asks for one; or a passkey),
+// the signed-in user's profile with its security settings (authenticator app, passkeys), the pages of
+// the mailed links (reset a password, verify an address), and the session calls from session.js. One HTML page for every path:
 // the last segment of location.pathname picks what it shows.
 import { CombinedGraphQLErrors } from '@apollo/client';
+import QRCode from 'qrcode';
 import {
+  cancelMfa,
+  confirmTotp,
+  deletePasskey,
+  disableTotp,
+  enrollTotp,
   hasAccessToken,
   loadProfile,
   logIn,
+  logInWithPasskey,
   logOut,
+  registerPasskey,
   requestPasswordReset,
   resendVerificationEmail,
   resetPassword,
   restoreSession,
   tokenExpiresAt,
   verifyEmail,
+  verifyMfa,
 } from './session.js';
 
 const main = document.querySelector('main');
@@ -26,7 +36,7 @@ function show(state) {
   for (const section of main.querySelectorAll('section')) section.hidden = section.id !== state;
 }
 
-function render(me) {
+function render({ me, passkeys }) {
   document.getElementById('me-name').textContent = me.name;
   document.getElementById('me-email').textContent = me.email;
   const verified = document.getElementById('me-email-verified');
@@ -35,6 +45,48 @@ function render(me) {
   document.getElementById('resend-verification').hidden = me.emailVerified;
   document.getElementById('me-role').textContent = me.role;
   document.getElementById('token-expires-at').textContent = tokenExpiresAt()?.toLocaleTimeString() ?? '';
+  renderSecurity(me.mfaEnabled, passkeys ?? []);
+}
+
+/** The security settings; an enrolment in progress and the recovery codes stay only until the next render. */
+function renderSecurity(mfaEnabled, passkeys) {
+  const status = document.getElementById('mfa-enabled');
+  status.textContent = mfaEnabled ? 'on' : 'off';
+  status.dataset.enabled = String(mfaEnabled);
+  document.getElementById('enroll-totp').hidden = mfaEnabled;
+  document.getElementById('disable-totp-form').hidden = !mfaEnabled;
+  document.getElementById('totp-enrolment').hidden = true;
+  document.getElementById('totp-secret').textContent = '';
+  document.getElementById('totp-qr').removeAttribute('src');
+  document.getElementById('recovery').hidden = true;
+  document.getElementById('recovery-codes').replaceChildren();
+
+  document.getElementById('no-passkeys').hidden = passkeys.length > 0;
+  document.getElementById('passkey-list').replaceChildren(
+    ...passkeys.map((passkey) => {
+      const item = document.createElement('li');
+      item.dataset.id = passkey.id;
+      const name = document.createElement('strong');
+      name.className = 'passkey-name';
+      name.textContent = passkey.name ?? 'Unnamed passkey';
+      const dates = document.createElement('span');
+      dates.className = 'note passkey-dates';
+      const lastUsed = passkey.lastUsedAt ? new Date(passkey.lastUsedAt).toLocaleString() : 'never';
+      dates.textContent = ` added ${new Date(passkey.createdAt).toLocaleString()}, last used ${lastUsed} `;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'delete-passkey';
+      remove.textContent = 'Delete';
+      remove.addEventListener('click', () => {
+        void act(async () => {
+          await deletePasskey(passkey.id);
+          return showProfile();
+        });
+      });
+      item.append(name, dates, remove);
+      return item;
+    }),
+  );
 }
 
 const FIELD_LABELS = { email: 'Email', newPassword: 'New password' };
@@ -88,8 +140,119 @@ loginForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const form = new FormData(loginForm);
   void act(async () => {
-    await logIn(String(form.get('email')), String(form.get('password')));
+    // False: the password was right and the account has TOTP on; the code form finishes the login.
+    if (!(await logIn(String(form.get('email')), String(form.get('password'))))) {
+      mfaForm.reset();
+      return 'mfa';
+    }
     return showProfile();
+  });
+});
+
+const mfaForm = document.forms.namedItem('mfa-form');
+mfaForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const code = String(new FormData(mfaForm).get('code'));
+  let restart = false;
+  void act(
+    async () => {
+      try {
+        await verifyMfa(code);
+      } catch (error) {
+        // The challenge is used up, ended (five wrong codes) or expired: back to the password.
+        const reason = CombinedGraphQLErrors.is(error) ? error.errors[0]?.extensions?.reason : undefined;
+        if (reason === 'TOKEN_INVALID' || reason === 'TOKEN_EXPIRED') {
+          restart = true;
+          throw new Error('The sign-in has expired; sign in again.', { cause: error });
+        }
+        throw error;
+      }
+      return showProfile();
+    },
+    // A wrong code: the same challenge takes another one.
+    () => (restart ? 'signed-out' : 'mfa'),
+  );
+});
+
+document.getElementById('mfa-cancel').addEventListener('click', () => {
+  cancelMfa();
+  errorLine.textContent = '';
+  show('signed-out');
+});
+
+document.getElementById('passkey-login').addEventListener('click', () => {
+  void act(async () => {
+    await logInWithPasskey();
+    return showProfile();
+  });
+});
+
+document.getElementById('enroll-totp').addEventListener('click', () => {
+  void act(async () => {
+    const { secret, otpauthUri } = await enrollTotp();
+    // Drawn in the page: the seed never goes to a QR code service.
+    const qr = await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2, scale: 6 });
+    const state = await showProfile();
+    document.getElementById('totp-qr').setAttribute('src', qr);
+    document.getElementById('totp-secret').textContent = secret;
+    document.getElementById('enroll-totp').hidden = true;
+    document.getElementById('totp-enrolment').hidden = false;
+    return state;
+  });
+});
+
+const confirmTotpForm = document.forms.namedItem('confirm-totp-form');
+confirmTotpForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const code = String(new FormData(confirmTotpForm).get('code'));
+  const enrolment = document.getElementById('totp-enrolment');
+  void act(
+    async () => {
+      const recoveryCodes = await confirmTotp(code);
+      confirmTotpForm.reset();
+      const state = await showProfile();
+      document.getElementById('recovery-codes').replaceChildren(
+        ...recoveryCodes.map((recoveryCode) => {
+          const item = document.createElement('li');
+          item.textContent = recoveryCode;
+          return item;
+        }),
+      );
+      document.getElementById('recovery').hidden = false;
+      notice.textContent = 'Two-step sign-in is on.';
+      return state;
+    },
+    // A wrong code: the enrolment (QR code, secret) stays for another try.
+    () => {
+      enrolment.hidden = false;
+      return 'signed-in';
+    },
+  );
+});
+
+const disableTotpForm = document.forms.namedItem('disable-totp-form');
+disableTotpForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const code = String(new FormData(disableTotpForm).get('code'));
+  void act(async () => {
+    await disableTotp(code);
+    disableTotpForm.reset();
+    const state = await showProfile();
+    notice.textContent = 'Two-step sign-in is off.';
+    return state;
+  });
+});
+
+const passkeyForm = document.forms.namedItem('passkey-form');
+passkeyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const name = String(new FormData(passkeyForm).get('name')).trim();
+  void act(async () => {
+    await registerPasskey(name);
+    passkeyForm.reset();
+    const state = await showProfile();
+    notice.textContent = 'Passkey added.';
+    return state;
   });
 });
 

@@ -4,6 +4,7 @@
 import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { SetContextLink } from '@apollo/client/link/context';
 import { ErrorLink } from '@apollo/client/link/error';
+import { startAuthentication, startRegistration } from '@simplewebauthn/browser';
 import { from, switchMap } from 'rxjs';
 
 /**
@@ -15,6 +16,8 @@ export const API_URL = import.meta.env.VITE_API_URL ?? `${location.protocol}//${
 let accessToken = null;
 let accessTokenExpiresAt = null;
 let refreshing = null;
+/** The mfaToken of a login that answered MFA_REQUIRED, until verifyMfa uses it (memory only, like the access token). */
+let pendingMfaToken = null;
 
 /** The session cannot be restored or renewed (no cookie, expired, revoked): sign in again. */
 export class SessionEnded extends Error {}
@@ -86,6 +89,14 @@ export const client = new ApolloClient({
   cache: new InMemoryCache(),
 });
 
+const AUTH_PAYLOAD = gql`
+  fragment SessionTokens on AuthPayload {
+    accessToken
+    accessTokenExpiresAt
+    refreshToken
+  }
+`;
+
 const LOGIN = gql`
   mutation Login($input: LoginInput!) {
     login(input: $input) {
@@ -96,6 +107,31 @@ const LOGIN = gql`
   }
 `;
 
+const VERIFY_MFA = gql`
+  mutation VerifyMfa($input: VerifyMfaInput!) {
+    verifyMfa(input: $input) {
+      ...SessionTokens
+    }
+  }
+  ${AUTH_PAYLOAD}
+`;
+
+const START_PASSKEY_LOGIN = gql`
+  mutation StartPasskeyLogin {
+    startPasskeyLogin
+  }
+`;
+
+const FINISH_PASSKEY_LOGIN = gql`
+  mutation FinishPasskeyLogin($response: JSONObject!) {
+    finishPasskeyLogin(response: $response, tokenTransport: COOKIE) {
+      ...SessionTokens
+    }
+  }
+  ${AUTH_PAYLOAD}
+`;
+
+/** The profile and its security settings: whether TOTP is on, and the passkeys. */
 const ME = gql`
   query Me {
     me {
@@ -104,7 +140,58 @@ const ME = gql`
       email
       emailVerified
       role
+      mfaEnabled
     }
+    passkeys {
+      id
+      name
+      createdAt
+      lastUsedAt
+    }
+  }
+`;
+
+const ENROLL_TOTP = gql`
+  mutation EnrollTotp {
+    enrollTotp {
+      secret
+      otpauthUri
+    }
+  }
+`;
+
+const CONFIRM_TOTP = gql`
+  mutation ConfirmTotp($code: String!) {
+    confirmTotp(code: $code)
+  }
+`;
+
+const DISABLE_TOTP = gql`
+  mutation DisableTotp($code: String!) {
+    disableTotp(code: $code)
+  }
+`;
+
+const START_PASSKEY_REGISTRATION = gql`
+  mutation StartPasskeyRegistration {
+    startPasskeyRegistration
+  }
+`;
+
+const FINISH_PASSKEY_REGISTRATION = gql`
+  mutation FinishPasskeyRegistration($response: JSONObject!, $name: String) {
+    finishPasskeyRegistration(response: $response, name: $name) {
+      id
+      name
+      createdAt
+      lastUsedAt
+    }
+  }
+`;
+
+const DELETE_PASSKEY = gql`
+  mutation DeletePasskey($id: ID!) {
+    deletePasskey(id: $id)
   }
 `;
 
@@ -142,10 +229,84 @@ const RESEND_VERIFICATION_EMAIL = gql`
   }
 `;
 
-/** Signs in; COOKIE puts the refresh token in the HttpOnly cookie (the body's refreshToken is null). */
+/**
+ * Signs in; COOKIE puts the refresh token in the HttpOnly cookie (the body's refreshToken is null).
+ * False when the account has TOTP on: the password was right, and verifyMfa with a code finishes the login.
+ */
 export async function logIn(email, password) {
-  const { data } = await client.mutate({ mutation: LOGIN, variables: { input: { email, password, tokenTransport: 'COOKIE' } } });
-  remember(data.login);
+  pendingMfaToken = null;
+  try {
+    const { data } = await client.mutate({ mutation: LOGIN, variables: { input: { email, password, tokenTransport: 'COOKIE' } } });
+    remember(data.login);
+    return true;
+  } catch (error) {
+    const mfa = CombinedGraphQLErrors.is(error) && error.errors.find((e) => e.extensions?.reason === 'MFA_REQUIRED');
+    if (!mfa || typeof mfa.extensions.mfaToken !== 'string') throw error;
+    pendingMfaToken = mfa.extensions.mfaToken;
+    return false;
+  }
+}
+
+/**
+ * The second step of a login: the code of the authenticator app (or a recovery code) with the
+ * login's mfaToken. The session comes as the login's did (COOKIE). A wrong code keeps the token for
+ * another try; TOKEN_INVALID or TOKEN_EXPIRED means signing in again.
+ */
+export async function verifyMfa(code) {
+  if (!pendingMfaToken) throw new SessionEnded('Sign in again.');
+  // anonymous: no access token goes along, and TOKEN_EXPIRED is about the mfaToken, not a reason to refresh.
+  const { data } = await client.mutate({
+    mutation: VERIFY_MFA,
+    variables: { input: { mfaToken: pendingMfaToken, code, tokenTransport: 'COOKIE' } },
+    context: { anonymous: true },
+  });
+  pendingMfaToken = null;
+  remember(data.verifyMfa);
+}
+
+/** Abandons a login waiting for its second step. */
+export function cancelMfa() {
+  pendingMfaToken = null;
+}
+
+/**
+ * Signs in with a passkey, without an email: the API's options name no credential, so the browser
+ * offers the discoverable ones it holds for this site. The assertion alone gives the session.
+ */
+export async function logInWithPasskey() {
+  const { data: start } = await client.mutate({ mutation: START_PASSKEY_LOGIN, context: { anonymous: true } });
+  const response = await startAuthentication({ optionsJSON: start.startPasskeyLogin });
+  const { data } = await client.mutate({ mutation: FINISH_PASSKEY_LOGIN, variables: { response }, context: { anonymous: true } });
+  remember(data.finishPasskeyLogin);
+}
+
+/** A new TOTP seed, not active until confirmTotp: `{ secret, otpauthUri }`. */
+export async function enrollTotp() {
+  const { data } = await client.mutate({ mutation: ENROLL_TOTP });
+  return data.enrollTotp;
+}
+
+/** Turns TOTP on with a first code of the app; returns the ten recovery codes, which the API never shows again. */
+export async function confirmTotp(code) {
+  const { data } = await client.mutate({ mutation: CONFIRM_TOTP, variables: { code } });
+  return data.confirmTotp;
+}
+
+/** Turns TOTP off with a current code or a recovery code. */
+export async function disableTotp(code) {
+  await client.mutate({ mutation: DISABLE_TOTP, variables: { code } });
+}
+
+/** Creates a passkey on this device (the browser asks the authenticator) and stores it under `name`. */
+export async function registerPasskey(name) {
+  const { data: start } = await client.mutate({ mutation: START_PASSKEY_REGISTRATION });
+  const response = await startRegistration({ optionsJSON: start.startPasskeyRegistration });
+  await client.mutate({ mutation: FINISH_PASSKEY_REGISTRATION, variables: { response, name: name || null } });
+}
+
+/** Deletes one of the user's passkeys. */
+export async function deletePasskey(id) {
+  await client.mutate({ mutation: DELETE_PASSKEY, variables: { id } });
 }
 
 /** Asks for a reset link. The answer is the same whether the address has an account or not. */
@@ -188,9 +349,10 @@ export async function restoreSession() {
   }
 }
 
+/** `{ me, passkeys }`: the profile with whether TOTP is on, and the user's passkeys. */
 export async function loadProfile() {
   const { data } = await client.query({ query: ME, fetchPolicy: 'network-only' });
-  return data.me;
+  return data;
 }
 
 /** Ends the session on the server (which clears the cookie), then forgets everything here. */

@@ -110,9 +110,14 @@ function containerOf(services: Services): ServiceContainer {
 
 /**
  * Builds the whole service (database, migrations, schema, Express and Apollo) without
- * listening, so `main` and the tests decide where it listens.
+ * listening, so `main` and the tests decide where it listens (`options.httpServer`: a server
+ * already listening, which this app then serves).
  */
-export async function createApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
+export async function createApp(
+  config: Config,
+  logger: Logger = createLogger(config),
+  options: { readonly httpServer?: http.Server } = {},
+): Promise<App> {
   const orm = await openDatabase(config, logger);
   const passwords = new PasswordHasher(config.bcryptCost);
   let rateLimits: RateLimiter | undefined;
@@ -139,7 +144,9 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
 
     const schema = await buildAppSchema(containerOf(services));
     const app = express();
-    const httpServer = http.createServer(app);
+    // main.ts listens before the database opens (a port clash then touches nothing) and hands its
+    // server over: from here on, this app answers its requests instead of the start-up placeholder.
+    const httpServer = options.httpServer ?? http.createServer();
     app.disable('x-powered-by');
     app.use(securityHeaders(config.isProduction));
     app.set('trust proxy', config.trustProxy);
@@ -196,6 +203,8 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       }),
     );
     app.use(httpErrors(logger));
+    httpServer.removeAllListeners('request');
+    httpServer.on('request', app);
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {

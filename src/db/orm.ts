@@ -10,12 +10,28 @@ import { Client } from 'pg';
 import { AccountToken } from '../account-tokens/account-token.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
 import type { Config } from '../config/config';
+import { describeThrown } from '../errors';
 import type { Logger } from '../logger';
 import { OutboxMessage } from '../mail/outbox-message.entity';
 import { RefreshToken, Session } from '../sessions/session.entity';
 import { User } from '../users/user.entity';
+import { lockDataDir } from './data-dir-lock';
 import { releaseDeadClients } from './dead-connections';
 import { migrations } from './migrations';
+
+/** The server URL without its password, for logs and start-up messages. */
+export function redactedDatabaseUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = 'redacted';
+    url.search = '';
+    return url.toString();
+  } catch {
+    return 'unparsable URL';
+  }
+}
+
+/** Binds the port before anything else happens, so a clash leaves DATA_DIR and the database untouched. */
 
 /** Both drivers are SQL drivers: `orm.em` is a SqlEntityManager on either database. */
 export type Orm = MikroORM<AbstractSqlDriver>;
@@ -67,7 +83,7 @@ export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logg
     };
   }
   const dbDir = path.join(config.dataDir, 'pglite');
-  mkdirSync(dbDir, { recursive: true });
+  mkdirSync(dbDir, { recursive: true, mode: 0o700 });
   return { ...common, driver: PgliteDriver, dbName: dbDir };
 }
 
@@ -98,15 +114,46 @@ async function migrateUnderLock(orm: Orm, databaseUrl: string): Promise<void> {
   }
 }
 
-/** Connects and applies pending migrations. */
+/** Opening the database (connecting, initialising, migrating) failed; the message names which database. */
+export class DatabaseOpenFailed extends Error {
+  constructor(config: Pick<Config, 'databaseUrl' | 'dataDir'>, cause: unknown) {
+    const database = config.databaseUrl
+      ? `the database at DATABASE_URL ${redactedDatabaseUrl(config.databaseUrl)}`
+      : `the embedded database under DATA_DIR ${config.dataDir}`;
+    super(`opening ${database} failed: ${describeThrown(cause)}`, { cause });
+    this.name = 'DatabaseOpenFailed';
+  }
+}
+
+/**
+ * Connects and applies pending migrations. The embedded database is first locked for this process
+ * (DataDirInUse when another holds it); closing the ORM releases the lock.
+ */
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Orm> {
-  const orm = await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger));
+  const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir);
+  let orm: Orm;
+  try {
+    orm = await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger));
+  } catch (error) {
+    lock?.release();
+    throw new DatabaseOpenFailed(config, error);
+  }
+  if (lock) {
+    const close = orm.close.bind(orm);
+    orm.close = async (force?: boolean) => {
+      try {
+        await close(force);
+      } finally {
+        lock.release();
+      }
+    };
+  }
   try {
     if (config.databaseUrl) await migrateUnderLock(orm, config.databaseUrl);
     else await orm.migrator.up();
   } catch (error) {
     await orm.close(true);
-    throw error;
+    throw new DatabaseOpenFailed(config, error);
   }
   return orm;
 }

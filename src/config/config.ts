@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { passwordProblem } from '../credentials/password.policy';
 import { normalizeEmail, isValidEmail } from '../validation/email';
+import { checkPrivate } from './data-dir';
 import { ephemeralSecrets, readDevelopmentSecrets } from './development-secrets';
 import {
   ConfigError,
@@ -139,6 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[\w:.-]{1,64}$/.test(redisKeyPrefix)) {
     throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1 to 64 letters, digits or _:.-');
   }
+
+  // DATA_DIR is used for the embedded database, and outside production for the generated secrets.
+  if (databaseUrl === undefined || !isProduction) checkPrivate(dataDir, 'directory');
 
   let accessRaw = get('JWT_ACCESS_SECRET');
   let refreshRaw = get('JWT_REFRESH_SECRET');

@@ -30,6 +30,11 @@ export interface Config {
   readonly dataDir: string;
   /** Unset: the embedded PGlite database under `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /**
+   * The embedded database fsyncs its WAL at each commit (PGlite alone never does). `false`: faster,
+   * and a power loss may take back acknowledged commits; for throwaway databases only.
+   */
+  readonly embeddedFsync: boolean;
   readonly redisUrl: string | undefined;
   /** Prefix of every Redis key, so deployments (or test runs) can share one Redis. */
   readonly redisKeyPrefix: string;
@@ -133,6 +138,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:'], example).pathname.length < 2) {
       throw new ConfigError('DATABASE_URL', `must be a URL such as ${example}`);
     }
+  }
+  const embeddedFsync = parseChoice('EMBEDDED_DATABASE_FSYNC', get('EMBEDDED_DATABASE_FSYNC') ?? 'true', ['true', 'false']) === 'true';
+  if (!embeddedFsync && isProduction && databaseUrl === undefined) {
+    throw new ConfigError('EMBEDDED_DATABASE_FSYNC', 'may not be false in production: a power loss would take back acknowledged commits');
   }
   const redisUrl = get('REDIS_URL');
   if (redisUrl !== undefined) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
@@ -251,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host,
     dataDir,
     databaseUrl,
+    embeddedFsync,
     redisUrl,
     redisKeyPrefix,
     jwt: Object.freeze({

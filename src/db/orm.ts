@@ -16,6 +16,7 @@ import { OutboxMessage } from '../mail/outbox-message.entity';
 import { RefreshToken, Session } from '../sessions/session.entity';
 import { User } from '../users/user.entity';
 import { lockDataDir } from './data-dir-lock';
+import { DURABLE_START_PARAMS, DurableNodeFS } from './durable-nodefs';
 import { releaseDeadClients } from './dead-connections';
 import { migrations } from './migrations';
 
@@ -33,6 +34,9 @@ export function redactedDatabaseUrl(raw: string): string {
 
 /** Binds the port before anything else happens, so a clash leaves DATA_DIR and the database untouched. */
 
+/** What opening the database reads; `embeddedFsync` unset means true. */
+export type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'embeddedFsync'>>;
+
 /** Both drivers are SQL drivers: `orm.em` is a SqlEntityManager on either database. */
 export type Orm = MikroORM<AbstractSqlDriver>;
 
@@ -45,7 +49,7 @@ export const ENTITIES = [User, Session, RefreshToken, AuditEvent, AccountToken, 
  * the embedded PGlite (PostgreSQL in WASM) kept under DATA_DIR. Same entities, same
  * migrations (listed explicitly, so they load the same from TypeScript and compiled code).
  */
-export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger?: Logger): Options {
+export function ormOptions(config: DatabaseConfig, logger?: Logger): Options {
   const common = {
     // The ORM's own messages (migrations applied) go to the service log, never to stdout.
     ...(logger
@@ -84,7 +88,14 @@ export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logg
   }
   const dbDir = path.join(config.dataDir, 'pglite');
   mkdirSync(dbDir, { recursive: true, mode: 0o700 });
-  return { ...common, driver: PgliteDriver, dbName: dbDir };
+  if (config.embeddedFsync === false) return { ...common, driver: PgliteDriver, dbName: dbDir };
+  // A function: each PGlite the driver creates (again after a close) gets a filesystem of its own.
+  return {
+    ...common,
+    driver: PgliteDriver,
+    dbName: dbDir,
+    driverOptions: () => ({ fs: new DurableNodeFS(dbDir), startParams: [...DURABLE_START_PARAMS] }),
+  };
 }
 
 /**
@@ -116,7 +127,7 @@ async function migrateUnderLock(orm: Orm, databaseUrl: string): Promise<void> {
 
 /** Opening the database (connecting, initialising, migrating) failed; the message names which database. */
 export class DatabaseOpenFailed extends Error {
-  constructor(config: Pick<Config, 'databaseUrl' | 'dataDir'>, cause: unknown) {
+  constructor(config: DatabaseConfig, cause: unknown) {
     const database = config.databaseUrl
       ? `the database at DATABASE_URL ${redactedDatabaseUrl(config.databaseUrl)}`
       : `the embedded database under DATA_DIR ${config.dataDir}`;
@@ -129,7 +140,7 @@ export class DatabaseOpenFailed extends Error {
  * Connects and applies pending migrations. The embedded database is first locked for this process
  * (DataDirInUse when another holds it); closing the ORM releases the lock.
  */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Orm> {
+export async function openDatabase(config: DatabaseConfig, logger: Logger): Promise<Orm> {
   const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir);
   let orm: Orm;
   try {

@@ -53,8 +53,11 @@ export function serverEnv(
 export async function startServerProcess(
   env: Record<string, string>,
   ready: (output: string) => boolean = () => true,
+  /** A command the server runs under, such as `['strace', '-f', '-o', file]`. */
+  wrapper: readonly string[] = [],
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [...wrapper, process.execPath, '-r', '@swc-node/register', 'src/main.ts'];
+  const child = spawn(command[0] ?? process.execPath, command.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
   const exited = new Promise<Exit>((resolve) =>

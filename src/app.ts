@@ -187,7 +187,7 @@ export async function createApp(
     await apollo.start();
 
     app.use(requestIds());
-    app.use(probes(orm, services.tokens));
+    app.use(probes(orm, services.tokens, config.databaseUrl ? undefined : config.dataDir));
     app.use(
       '/graphql',
       // Responses may carry tokens: no cache, shared or private, may keep them.

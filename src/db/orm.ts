@@ -125,13 +125,32 @@ async function migrateUnderLock(orm: Orm, databaseUrl: string): Promise<void> {
   }
 }
 
+/** Emscripten's (WASI) errno numbers that PGlite's filesystem throws, without a message, as `ErrnoError`. */
+const EMSCRIPTEN_ERRNO: Readonly<Record<number, string>> = {
+  2: 'permission denied (EACCES)',
+  19: 'disk quota exceeded (EDQUOT)',
+  29: 'input/output error (EIO)',
+  44: 'no such file or directory (ENOENT)',
+  51: 'no space left on device (ENOSPC)',
+  63: 'operation not permitted (EPERM)',
+  69: 'read-only file system (EROFS)',
+};
+
+function describeFailure(cause: unknown): string {
+  const { name, errno } = (typeof cause === 'object' && cause !== null ? cause : {}) as { name?: unknown; errno?: unknown };
+  if (name === 'ErrnoError' && typeof errno === 'number') {
+    return EMSCRIPTEN_ERRNO[errno] ?? `filesystem error ${String(errno)} (emscripten errno)`;
+  }
+  return describeThrown(cause);
+}
+
 /** Opening the database (connecting, initialising, migrating) failed; the message names which database. */
 export class DatabaseOpenFailed extends Error {
   constructor(config: DatabaseConfig, cause: unknown) {
     const database = config.databaseUrl
       ? `the database at DATABASE_URL ${redactedDatabaseUrl(config.databaseUrl)}`
       : `the embedded database under DATA_DIR ${config.dataDir}`;
-    super(`opening ${database} failed: ${describeThrown(cause)}`, { cause });
+    super(`opening ${database} failed: ${describeFailure(cause)}`, { cause });
     this.name = 'DatabaseOpenFailed';
   }
 }

@@ -96,8 +96,8 @@ describe('audit log', () => {
       expect(event.ip).toBe('127.0.0.1');
       expect(Number.isNaN(Date.parse(event.createdAt))).toBe(false);
     }
-    const [signup, verification, failed, succeeded, refresh, logout, roleChanged, deactivated, disabledLogin, reactivated] = events as Event[] &
-      Record<number, Event>;
+    const [signup, verification, failed, succeeded, refresh, logout, roleChanged, deactivated, disabledLogin, reactivated] =
+      events as Event[] & Record<number, Event>;
     expect(signup).toMatchObject({ actorId: user.id, detail: null });
     expect(verification).toMatchObject({ actorId: user.id, sessionId: null });
     expect(failed).toMatchObject({ actorId: null, sessionId: null, userAgent: 'audit-test-agent', detail: 'INVALID_CREDENTIALS' });

@@ -147,6 +147,7 @@ export async function createApp(
     // main.ts listens before the database opens (a port clash then touches nothing) and hands its
     // server over: from here on, this app answers its requests instead of the start-up placeholder.
     const httpServer = options.httpServer ?? http.createServer();
+    const placeholders = httpServer.listeners('request');
     app.disable('x-powered-by');
     app.use(securityHeaders(config.isProduction));
     app.set('trust proxy', config.trustProxy);
@@ -203,7 +204,8 @@ export async function createApp(
       }),
     );
     app.use(httpErrors(logger));
-    httpServer.removeAllListeners('request');
+    // Only the placeholder goes: Apollo's drain plugin listens to 'request' too (it counts requests per connection).
+    for (const placeholder of placeholders) httpServer.off('request', placeholder as (...args: unknown[]) => void);
     httpServer.on('request', app);
 
     let stopping: Promise<void> | undefined;

@@ -19,8 +19,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# DATA_DIR holds the embedded database when DATABASE_URL is unset; the app user must own it.
-RUN mkdir -p /app/.data && chown node:node /app/.data
+# DATA_DIR holds the embedded database when DATABASE_URL is unset; the app user must own it, and no one
+# else may read it (the server refuses a DATA_DIR open to group or others).
+RUN mkdir -p -m 700 /app/.data && chown node:node /app/.data
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

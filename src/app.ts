@@ -137,9 +137,14 @@ function containerOf(services: Services, config: Config): ServiceContainer {
 
 /**
  * Builds the whole service (database, migrations, schema, Express and Apollo) without
- * listening, so `main` and the tests decide where it listens.
+ * listening, so `main` and the tests decide where it listens (`options.httpServer`: a server
+ * already listening, which this app then serves).
  */
-export async function createApp(config: Config, logger: Logger = createLogger(config)): Promise<App> {
+export async function createApp(
+  config: Config,
+  logger: Logger = createLogger(config),
+  options: { readonly httpServer?: http.Server } = {},
+): Promise<App> {
   const orm = await openDatabase(config, logger);
   const passwords = new PasswordHasher(config.bcryptCost, config.passwordHashing, logger);
   let rateLimits: RateLimiter | undefined;
@@ -166,7 +171,10 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
 
     const schema = await buildAppSchema(containerOf(services, config));
     const app = express();
-    const httpServer = createHttpServer(app, config.http);
+    // main.ts listens before the database opens (a port clash then touches nothing) and hands its
+    // server over: from here on, this app answers its requests instead of the start-up placeholder.
+    const httpServer = options.httpServer ?? createHttpServer(undefined, config.http);
+    const placeholders = httpServer.listeners('request');
     const drain = new HttpDrain(httpServer, logger);
     app.disable('x-powered-by');
     app.use(securityHeaders(config.isProduction));
@@ -209,7 +217,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     await apollo.start();
 
     app.use(requestIds());
-    app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining));
+    app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining, config.databaseUrl ? undefined : config.dataDir));
     // After the probes (always answered), before any body is read; counted once the body is in.
     const inFlight = requestsInFlight(config.maxRequestsInFlight);
     app.use(inFlight.admit);
@@ -229,6 +237,9 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
       }),
     );
     app.use(httpErrors(logger));
+    // Only the placeholder goes: Apollo's drain plugin listens to 'request' too (it counts requests per connection).
+    for (const placeholder of placeholders) httpServer.off('request', placeholder as (...args: unknown[]) => void);
+    httpServer.on('request', app);
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {

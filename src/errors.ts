@@ -126,3 +126,21 @@ export class ClientGone extends ServiceUnavailable {
     super('The client closed the connection');
   }
 }
+
+/**
+ * The text of a thrown value of any kind, for operators (start-up, the CLI): PGlite and the WASM
+ * runtime also throw plain objects, which `String()` would print as `[object Object]`.
+ */
+export function describeThrown(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null) {
+    const { message, code } = error as { message?: unknown; code?: unknown };
+    if (typeof message === 'string') return typeof code === 'string' ? `${message} (${code})` : message;
+    try {
+      return JSON.stringify(error);
+    } catch {
+      return Object.prototype.toString.call(error);
+    }
+  }
+  return String(error);
+}

@@ -1,26 +1,62 @@
 import 'reflect-metadata';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app';
+import { createApp, type App } from './app';
 import { ConfigError, loadConfig, POOL_CLOSE_MS, type Config } from './config/config';
 import { ensureDevelopmentSecrets } from './config/development-secrets';
+import { DataDirInUse } from './db/data-dir-lock';
+import { redactedDatabaseUrl } from './db/orm';
+import { describeThrown } from './errors';
+import { createHttpServer } from './http/http-server';
+import { startingHandler } from './http/starting';
 import { createLogger } from './logger';
 
-/** The server URL without its password, for the start-up banner. */
-function redactedDatabaseUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = 'redacted';
-    url.search = '';
-    return url.toString();
-  } catch {
-    return 'unparsable URL';
+/** A start-up failure whose message says it all (no stack, no library wrapping). */
+class StartupError extends Error {}
+
+/** Why the app could not be built: the database named when opening it is what failed. */
+function startupFailure(error: unknown): string {
+  if (error instanceof DataDirInUse) {
+    return `${error.message}. Stop that process first; to run several instances, give them a PostgreSQL server (DATABASE_URL)`;
   }
+  return describeThrown(error);
+}
+
+async function listen(config: Config): Promise<http.Server> {
+  // The server with its limits from the start: the app takes it over once the database is open.
+  const httpServer = createHttpServer(startingHandler, config.http);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = `port ${String(config.port)} on ${config.host}`;
+    if (code === 'EADDRINUSE') throw new StartupError(`${where} is in use by another process (EADDRINUSE): stop it or set PORT`);
+    if (code === 'EACCES') throw new StartupError(`${where} may not be bound by this user (EACCES): set PORT to 1024 or above`);
+    if (code === 'EADDRNOTAVAIL') throw new StartupError(`HOST ${config.host} is not an address of this machine (EADDRNOTAVAIL)`);
+    throw error;
+  }
+  return httpServer;
 }
 
 async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const httpServer = await listen(config);
+  try {
     // A development server keeps its generated signing secrets under DATA_DIR; loading the
     // configuration only reads them, so they are stored (once) here and the configuration reread.
     if (config.jwt.secretsSource === 'ephemeral') {
@@ -36,11 +72,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config);
   for (const warning of config.warnings) logger.warn(warning);
-  const app = await createApp(config, logger);
-  await new Promise<void>((resolve, reject) => {
-    app.httpServer.once('error', reject);
-    app.httpServer.listen(config.port, config.host, resolve);
-  });
+  let app: App;
+  try {
+    app = await createApp(config, logger, { httpServer });
+  } catch (error) {
+    throw new StartupError(startupFailure(error));
+  }
   const { address, port } = app.httpServer.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   const url = `http://${host}:${String(port)}/graphql`;
@@ -95,6 +132,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`Start-up failed: ${describeThrown(error)}\n`);
   process.exit(1);
 });

@@ -6,8 +6,9 @@ import { parseArgs } from 'node:util';
 import { isRole, Role } from '../access/role';
 import { ConfigError, loadConfig } from '../config/config';
 import { PasswordHasher } from '../credentials/password.hasher';
+import { DataDirInUse } from '../db/data-dir-lock';
 import { openDatabase } from '../db/orm';
-import { InvalidInput } from '../errors';
+import { describeThrown, InvalidInput } from '../errors';
 import { createLogger } from '../logger';
 import { UserService } from '../users/user.service';
 import { validationFields } from '../validation/fields';
@@ -189,7 +190,18 @@ async function run(argv: string[]): Promise<void> {
 
   // Log records (the ORM's included) go to stderr: stdout carries only the result.
   const logger = createLogger(config, process.stderr);
-  const orm = await openDatabase(config, logger);
+  let orm;
+  try {
+    orm = await openDatabase(config, logger);
+  } catch (error) {
+    if (error instanceof DataDirInUse) {
+      throw new CliError(
+        `${error.message}. Stop the server first and run this again, or create the account through the API ` +
+          `(signup, then setUserRole as an ADMIN) while it runs`,
+      );
+    }
+    throw error;
+  }
   const passwords = new PasswordHasher(config.bcryptCost);
   try {
     if (!isRole(args.role)) throw new CliError(`--role must be one of ${ROLES.join(', ')}`);
@@ -206,7 +218,7 @@ async function run(argv: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {
-  const message = error instanceof CliError ? error.message : `failed: ${error instanceof Error ? error.message : String(error)}`;
+  const message = error instanceof CliError ? error.message : `failed: ${describeThrown(error)}`;
   process.stderr.write(`user:create: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exitCode = error instanceof CliError ? error.exitCode : 1;
 });

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { passwordProblem } from '../credentials/password.policy';
 import { normalizeEmail, isValidEmail } from '../validation/email';
+import { checkPrivate } from './data-dir';
 import { ephemeralSecrets, readDevelopmentSecrets } from './development-secrets';
 import {
   ConfigError,
@@ -37,6 +38,11 @@ export interface Config {
    * to migrations.
    */
   readonly databaseStatementTimeoutMs: number;
+  /**
+   * The embedded database fsyncs its WAL at each commit (PGlite alone never does). `false`: faster,
+   * and a power loss may take back acknowledged commits; for throwaway databases only.
+   */
+  readonly embeddedFsync: boolean;
   readonly redisUrl: string | undefined;
   /** Prefix of every Redis key, so deployments (or test runs) can share one Redis. */
   readonly redisKeyPrefix: string;
@@ -220,12 +226,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const databaseStatementTimeoutMs = parseDuration('DATABASE_STATEMENT_TIMEOUT', get('DATABASE_STATEMENT_TIMEOUT') ?? '5s');
   if (databaseStatementTimeoutMs < 100) throw new ConfigError('DATABASE_STATEMENT_TIMEOUT', 'must be at least 100ms');
+  const embeddedFsync = parseChoice('EMBEDDED_DATABASE_FSYNC', get('EMBEDDED_DATABASE_FSYNC') ?? 'true', ['true', 'false']) === 'true';
+  if (!embeddedFsync && isProduction && databaseUrl === undefined) {
+    throw new ConfigError('EMBEDDED_DATABASE_FSYNC', 'may not be false in production: a power loss would take back acknowledged commits');
+  }
   const redisUrl = get('REDIS_URL');
   if (redisUrl !== undefined) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
   const redisKeyPrefix = get('REDIS_KEY_PREFIX') ?? 'graphql-auth-api:';
   if (!/^[\w:.-]{1,64}$/.test(redisKeyPrefix)) {
     throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1 to 64 letters, digits or _:.-');
   }
+
+  // DATA_DIR is used for the embedded database, and outside production for the generated secrets.
+  if (databaseUrl === undefined || !isProduction) checkPrivate(dataDir, 'directory');
 
   let accessRaw = get('JWT_ACCESS_SECRET');
   let refreshRaw = get('JWT_REFRESH_SECRET');
@@ -371,6 +384,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseUrl,
     databaseStatementTimeoutMs,
+    embeddedFsync,
     redisUrl,
     redisKeyPrefix,
     jwt: Object.freeze({

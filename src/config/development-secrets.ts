@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { checkPrivate } from './data-dir';
 import { ConfigError } from './env';
 
 /**
@@ -19,6 +20,7 @@ function secretsFile(dataDir: string): string {
 /** The stored secrets, or undefined when none were made yet. Reads only. */
 export function readDevelopmentSecrets(dataDir: string): DevelopmentSecrets | undefined {
   const file = secretsFile(dataDir);
+  checkPrivate(file, 'file');
   try {
     const stored = JSON.parse(readFileSync(file, 'utf8')) as { access?: unknown; refresh?: unknown };
     if (typeof stored.access === 'string' && typeof stored.refresh === 'string') {
@@ -47,7 +49,7 @@ export function ensureDevelopmentSecrets(env: NodeJS.ProcessEnv): void {
   if ((env['NODE_ENV'] ?? '').trim() === 'production' || (set('JWT_ACCESS_SECRET') && set('JWT_REFRESH_SECRET'))) return;
   const dataDir = path.resolve((env['DATA_DIR'] ?? '').trim() || '.data');
   if (readDevelopmentSecrets(dataDir)) return;
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = secretsFile(dataDir);
   try {
     writeFileSync(file, JSON.stringify(ephemeralSecrets(), null, 2), { mode: 0o600, flag: 'wx' });

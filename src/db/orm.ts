@@ -10,14 +10,29 @@ import { Client, type Pool, type QueryConfig } from 'pg';
 import { AccountToken } from '../account-tokens/account-token.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
 import type { Config } from '../config/config';
+import { describeThrown } from '../errors';
 import type { Logger } from '../logger';
 import { OutboxMessage } from '../mail/outbox-message.entity';
 import { MfaChallenge, RecoveryCode, TotpCredential } from '../mfa/mfa.entities';
 import { Passkey, WebauthnChallenge } from '../passkeys/passkey.entities';
 import { RefreshToken, Session } from '../sessions/session.entity';
 import { User } from '../users/user.entity';
+import { lockDataDir } from './data-dir-lock';
 import { discardTimedOutClients, releaseDeadClients } from './dead-connections';
+import { DURABLE_START_PARAMS, DurableNodeFS } from './durable-nodefs';
 import { migrations } from './migrations';
+
+/** The server URL without its password, for logs and start-up messages. */
+export function redactedDatabaseUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = 'redacted';
+    url.search = '';
+    return url.toString();
+  } catch {
+    return 'unparsable URL';
+  }
+}
 
 /** Both drivers are SQL drivers: `orm.em` is a SqlEntityManager on either database. */
 export type Orm = MikroORM<AbstractSqlDriver>;
@@ -39,7 +54,8 @@ export const ENTITIES = [
 ];
 
 /** What opening the database needs of the configuration (tools pass the first two only). */
-export type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'databaseStatementTimeoutMs'>>;
+export type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir'> &
+  Partial<Pick<Config, 'databaseStatementTimeoutMs' | 'embeddedFsync'>>;
 
 /** DATABASE_STATEMENT_TIMEOUT's default, for callers that pass no configuration of it. */
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
@@ -117,8 +133,15 @@ export function ormOptions(config: DatabaseConfig, logger?: Logger, deadlines: '
     };
   }
   const dbDir = path.join(config.dataDir, 'pglite');
-  mkdirSync(dbDir, { recursive: true });
-  return { ...common, driver: PgliteDriver, dbName: dbDir };
+  mkdirSync(dbDir, { recursive: true, mode: 0o700 });
+  if (config.embeddedFsync === false) return { ...common, driver: PgliteDriver, dbName: dbDir };
+  // A function: each PGlite the driver creates (again after a close) gets a filesystem of its own.
+  return {
+    ...common,
+    driver: PgliteDriver,
+    dbName: dbDir,
+    driverOptions: () => ({ fs: new DurableNodeFS(dbDir), startParams: [...DURABLE_START_PARAMS] }),
+  };
 }
 
 /**
@@ -148,29 +171,80 @@ async function migrateUnderLock(orm: Orm, databaseUrl: string): Promise<void> {
   }
 }
 
+/** Emscripten's (WASI) errno numbers that PGlite's filesystem throws, without a message, as `ErrnoError`. */
+const EMSCRIPTEN_ERRNO: Readonly<Record<number, string>> = {
+  2: 'permission denied (EACCES)',
+  19: 'disk quota exceeded (EDQUOT)',
+  29: 'input/output error (EIO)',
+  44: 'no such file or directory (ENOENT)',
+  51: 'no space left on device (ENOSPC)',
+  63: 'operation not permitted (EPERM)',
+  69: 'read-only file system (EROFS)',
+};
+
+function describeFailure(cause: unknown): string {
+  const { name, errno } = (typeof cause === 'object' && cause !== null ? cause : {}) as { name?: unknown; errno?: unknown };
+  if (name === 'ErrnoError' && typeof errno === 'number') {
+    return EMSCRIPTEN_ERRNO[errno] ?? `filesystem error ${String(errno)} (emscripten errno)`;
+  }
+  return describeThrown(cause);
+}
+
+/** Opening the database (connecting, initialising, migrating) failed; the message names which database. */
+export class DatabaseOpenFailed extends Error {
+  constructor(config: DatabaseConfig, cause: unknown) {
+    const database = config.databaseUrl
+      ? `the database at DATABASE_URL ${redactedDatabaseUrl(config.databaseUrl)}`
+      : `the embedded database under DATA_DIR ${config.dataDir}`;
+    super(`opening ${database} failed: ${describeFailure(cause)}`, { cause });
+    this.name = 'DatabaseOpenFailed';
+  }
+}
+
 /**
  * Connects and applies pending migrations. On a PostgreSQL server the migrations run on an ORM
- * of their own, without statement deadlines, closed before the service's ORM opens.
+ * of their own, without statement deadlines, closed before the service's ORM opens. The embedded
+ * database is first locked for this process (DataDirInUse when another holds it); closing the ORM
+ * releases the lock.
  */
 export async function openDatabase(config: DatabaseConfig, logger: Logger): Promise<Orm> {
   const { databaseUrl } = config;
   if (databaseUrl) {
-    const migrating = await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger, 'none'));
     try {
-      await migrateUnderLock(migrating, databaseUrl);
-    } finally {
-      await migrating.close(true);
+      const migrating = await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger, 'none'));
+      try {
+        await migrateUnderLock(migrating, databaseUrl);
+      } finally {
+        await migrating.close(true);
+      }
+      return await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger));
+    } catch (error) {
+      throw new DatabaseOpenFailed(config, error);
     }
-    return MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger));
   }
   // PGlite runs in this process, one connection, no other clients: no lock to wait for, and its
   // single-threaded WASM backend has no timer to cancel a statement with.
-  const orm = await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger));
+  const lock = lockDataDir(config.dataDir);
+  let orm: Orm;
+  try {
+    orm = await MikroORM.init<AbstractSqlDriver>(ormOptions(config, logger));
+  } catch (error) {
+    lock.release();
+    throw new DatabaseOpenFailed(config, error);
+  }
+  const close = orm.close.bind(orm);
+  orm.close = async (force?: boolean) => {
+    try {
+      await close(force);
+    } finally {
+      lock.release();
+    }
+  };
   try {
     await orm.migrator.up();
   } catch (error) {
     await orm.close(true);
-    throw error;
+    throw new DatabaseOpenFailed(config, error);
   }
   return orm;
 }

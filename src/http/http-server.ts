@@ -12,7 +12,7 @@ const MAX_TIMEOUT_CHECK_INTERVAL_MS = 1000;
  * closes), idle keep-alive connections close, and connections beyond the cap are closed as soon as
  * they are accepted, before they cost a parser or a request.
  */
-export function createHttpServer(listener: RequestListener, limits: Config['http']): http.Server {
+export function createHttpServer(listener: RequestListener | undefined, limits: Config['http']): http.Server {
   const server = http.createServer(
     {
       headersTimeout: limits.headersTimeoutMs,

@@ -12,6 +12,7 @@ export interface Exit {
 /** The real server process (`node src/main.ts`), as an image or `npm run dev` runs it. */
 export interface ServerProcess {
   readonly port: number;
+  readonly pid: number;
   readonly exited: Promise<Exit>;
   /** Everything it wrote to stdout and stderr so far. */
   output(): string;
@@ -53,8 +54,11 @@ export function serverEnv(
 export async function startServerProcess(
   env: Record<string, string>,
   ready: (output: string) => boolean = () => true,
+  /** A command the server runs under, such as `['strace', '-f', '-o', file]`. */
+  wrapper: readonly string[] = [],
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [...wrapper, process.execPath, '-r', '@swc-node/register', 'src/main.ts'];
+  const child = spawn(command[0] ?? process.execPath, command.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
   const exited = new Promise<Exit>((resolve) =>
@@ -75,7 +79,27 @@ export async function startServerProcess(
       reject(new Error(`the server exited before it was ready (${JSON.stringify(status)}): ${output}`));
     });
   });
-  return { port, exited, output: () => output, signal: (signal) => child.kill(signal) };
+  return { port, pid: child.pid ?? 0, exited, output: () => output, signal: (signal) => child.kill(signal) };
+}
+
+/** Runs `node src/main.ts` with exactly `env` (or another entry point) for a start expected to fail: its exit status and output. */
+export async function runUntilExit(
+  env: Record<string, string>,
+  entry = 'src/main.ts',
+  args: string[] = [],
+): Promise<Exit & { output: string }> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', entry, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stdin.end(`correct horse battery staple\n`);
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal, output });
+    }),
+  );
 }
 
 /** For afterAll: kills (SIGKILL) every server process a test left running, and waits for each. */

@@ -13,6 +13,9 @@ describe('isDatabaseUnavailable', () => {
     ['a server starting up (57P03)', withCode('57P03', 'the database system is starting up')],
     ['a connection exception (08006)', withCode('08006')],
     ['too many connections (53300)', withCode('53300')],
+    ['a full disk (53100)', withCode('53100', 'could not extend file: No space left on device')],
+    ['a full filesystem (ENOSPC)', withCode('ENOSPC')],
+    ["PGlite's filesystem out of space (emscripten ErrnoError 51)", { name: 'ErrnoError', errno: 51 }],
     ['a connection lost mid-query', new Error('Connection terminated unexpectedly')],
     ['a connect that timed out', new Error('Connection terminated due to connection timeout')],
     ['a pool that found no connection in time', new Error('timeout exceeded when trying to connect')],
@@ -42,6 +45,8 @@ describe('isDatabaseUnavailable', () => {
     ['a syntax error (42601)', withCode('42601')],
     ['a protocol violation (08P01), such as a NUL byte in a value', withCode('08P01', 'invalid byte sequence')],
     ['a plain bug', new TypeError('Cannot read properties of undefined')],
+    ['out of memory (53200)', withCode('53200')],
+    ["PGlite's filesystem: no such file (ErrnoError 44)", { name: 'ErrnoError', errno: 44 }],
     ['a non-object', 'ECONNREFUSED'],
     ['null', null],
   ])('does not take %s for an outage', (_name, error) => {

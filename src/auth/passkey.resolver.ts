@@ -23,6 +23,7 @@ function credentialJson(value: Record<string, unknown>, kind: 'attestationObject
     typeof response === 'object' &&
     typeof response['clientDataJSON'] === 'string' &&
     typeof response[kind] === 'string' &&
+    (response['userHandle'] === undefined || typeof response['userHandle'] === 'string') &&
     JSON.stringify(value).length <= 64 * 1024;
   if (!valid) throw new InvalidInput({ response: 'is not a PublicKeyCredential in its JSON form' });
   return { clientExtensionResults: {}, ...value };

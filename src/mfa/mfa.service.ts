@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
 import type { SecretBox } from '../credentials/secret-box';
 import { hashToken } from '../credentials/token-hash';
+import { isUuid } from '../db/uuid';
 import { AuthReason, AuthenticationFailure } from '../errors';
 import type { TokenTransport } from '../sessions/token-transport';
 import type { User } from '../users/user.entity';
@@ -32,7 +33,8 @@ export type SecondFactor = 'totp' | 'recovery-code';
 
 /** The user an `mfaToken` names, for the rate limiter; undefined when it is not shaped like one. */
 export function userOfMfaToken(token: string): string | undefined {
-  return MFA_TOKEN.exec(token)?.[1];
+  const userId = MFA_TOKEN.exec(token)?.[1];
+  return userId !== undefined && isUuid(userId) ? userId : undefined;
 }
 
 /** Ten characters in two groups, from an alphabet without look-alikes: about 49 bits each. */

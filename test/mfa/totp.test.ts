@@ -189,7 +189,7 @@ describe('TOTP second factor', () => {
     expect(codes(await gql(app, `mutation ($t: String!) { refreshToken(token: $t) { accessToken } }`, { t: mfaToken }))).toEqual([
       'UNAUTHENTICATED/TOKEN_INVALID',
     ]);
-    for (const token of [user.accessToken, user.refreshToken, `${user.id}.${'A'.repeat(43)}`]) {
+    for (const token of [user.accessToken, user.refreshToken, `${user.id}.${'A'.repeat(43)}`, `${'-'.repeat(36)}.${'A'.repeat(43)}`]) {
       expect(codes(await gql(app, VERIFY, { input: { mfaToken: token, code: '123456' } }))).toEqual(['UNAUTHENTICATED/TOKEN_INVALID']);
     }
   });

@@ -148,6 +148,9 @@ describe('passkeys', () => {
     expect((await gql(app, FINISH_REGISTRATION, { response: mine }, { token: user.accessToken })).errors).toBeUndefined();
     expect(codes(await gql(app, FINISH_REGISTRATION, { response: mine }, { token: user.accessToken }))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await gql(app, FINISH_REGISTRATION, { response: { id: 'x' } }, { token: user.accessToken }))).toEqual(['BAD_USER_INPUT']);
+    const oddHandle = authenticator.login({ challenge: 'x' });
+    oddHandle['response'] = { ...(oddHandle['response'] as object), userHandle: { not: 'a string' } };
+    expect(codes(await gql(app, FINISH_LOGIN, { response: oddHandle }))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await gql(app, START_REGISTRATION))).toEqual(['UNAUTHENTICATED/TOKEN_MISSING']);
   });
 

@@ -153,6 +153,8 @@ export class MfaService {
   async issueChallenge(tx: SqlEntityManager, user: User, transport: TokenTransport): Promise<string> {
     const token = `${user.id}.${randomBytes(32).toString('base64url')}`;
     const now = new Date();
+    // The user's ended challenges go now, so the table holds at most a few rows per account.
+    await tx.nativeDelete(MfaChallenge, { user: user.id, $or: [{ usedAt: { $ne: null } }, { expiresAt: { $lt: now } }] });
     tx.create(MfaChallenge, {
       user,
       tokenHash: hashToken(token),

@@ -14,11 +14,11 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Secret, TOTP } from 'otpauth';
-import { chromium, type Browser, type CDPSession, type Page, type Response } from 'playwright-core';
+import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { signUp, type SignedIn } from '../helpers/factories';
 import { must, mustBeString } from '../helpers/must';
-import { buildSpa, serveSpa } from '../helpers/spa';
+import { buildSpa, serveSpa, SpaPage, type GraphQLExchange } from '../helpers/spa';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -28,17 +28,6 @@ const RECOVERY_CODE = /^[A-Za-z0-9]{5}-[A-Za-z0-9]{5}$/;
 const PASSKEY_NAME = 'Test laptop';
 
 type PageState = 'signed-in' | 'signed-out' | 'mfa';
-
-/** One GraphQL POST the page made, as the network saw it. */
-interface GraphQLExchange {
-  operationName: string;
-  authorization: string | undefined;
-  setCookie: string | null;
-  body: {
-    data?: Record<string, any> | null;
-    errors?: { extensions?: { code?: string; reason?: string; mfaToken?: string } }[];
-  };
-}
 
 /** The claims of a JWT, read without checking it (the API checked it; this test only reads amr). */
 function claimsOf(token: string): Record<string, unknown> {
@@ -58,47 +47,7 @@ describe('the example SPA’s security settings (TOTP, passkeys), in headless Ch
   let graphqlUrl: string;
   let totp: TOTP;
   let recoveryCodes: string[] = [];
-  let exchanges: Promise<GraphQLExchange>[] = [];
-  const pageErrors: Error[] = [];
-
-  /** The GraphQL requests the page made since the last call, in order. */
-  async function traffic(): Promise<GraphQLExchange[]> {
-    const seen = await Promise.all(exchanges);
-    exchanges = [];
-    return seen;
-  }
-
-  async function record(response: Response): Promise<GraphQLExchange> {
-    const request = response.request();
-    const body = response.json();
-    return {
-      operationName: (request.postDataJSON() as { operationName: string }).operationName,
-      authorization: (await request.headerValue('authorization')) ?? undefined,
-      setCookie: await response.headerValue('set-cookie'),
-      body: (await body) as GraphQLExchange['body'],
-    };
-  }
-
-  async function settled(state: PageState): Promise<void> {
-    await page.locator(`main[data-state="${state}"]`).waitFor({ timeout: 20_000 });
-  }
-
-  /** Clicks `selector`, waits for the answer to the GraphQL operation it ends with, then for the page to settle in `state`. */
-  async function submit(selector: string, operationName: string, state: PageState): Promise<void> {
-    const answered = page.waitForResponse(
-      (response) =>
-        response.url() === graphqlUrl &&
-        response.request().method() === 'POST' &&
-        (response.request().postDataJSON() as { operationName?: string }).operationName === operationName,
-    );
-    await page.click(selector);
-    await answered;
-    await settled(state);
-  }
-
-  async function text(selector: string): Promise<string | null> {
-    return page.locator(selector).textContent();
-  }
+  let spa: SpaPage<PageState>;
 
   async function screenshot(name: string): Promise<void> {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -106,8 +55,8 @@ describe('the example SPA’s security settings (TOTP, passkeys), in headless Ch
   }
 
   async function signOut(): Promise<void> {
-    await submit('#sign-out', 'Logout', 'signed-out');
-    await traffic();
+    await spa.submit('#sign-out', 'Logout', 'signed-out');
+    await spa.traffic();
   }
 
   async function fillLogin(): Promise<void> {
@@ -117,9 +66,9 @@ describe('the example SPA’s security settings (TOTP, passkeys), in headless Ch
 
   beforeAll(async () => {
     buildDir = mkdtempSync(path.join(tmpdir(), 'spa-build-'));
-    const spa = await serveSpa(buildDir, 'localhost');
-    spaServer = spa.server;
-    spaOrigin = spa.origin;
+    const served = await serveSpa(buildDir, 'localhost');
+    spaServer = served.server;
+    spaOrigin = served.origin;
     api = await startTestApp({
       env: { CORS_ORIGINS: spaOrigin, WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: spaOrigin },
     });
@@ -134,10 +83,7 @@ describe('the example SPA’s security settings (TOTP, passkeys), in headless Ch
     });
     const context = await browser.newContext({ viewport: { width: 800, height: 900 } });
     page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error));
-    page.on('response', (response) => {
-      if (response.url() === graphqlUrl && response.request().method() === 'POST') exchanges.push(record(response));
-    });
+    spa = new SpaPage(page, graphqlUrl);
     // A platform authenticator that holds discoverable credentials and always verifies the user.
     cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
@@ -162,23 +108,23 @@ describe('the example SPA’s security settings (TOTP, passkeys), in headless Ch
   });
 
   afterEach(() => {
-    expect(pageErrors).toEqual([]);
+    expect(spa.pageErrors).toEqual([]);
   });
 
   test('enrols TOTP: a QR code drawn in the page, the secret, a first code; ten recovery codes shown once', async () => {
     await page.goto(spaOrigin);
-    await settled('signed-out');
+    await spa.settled('signed-out');
     await fillLogin();
-    await submit('#login-form button[type="submit"]', 'Me', 'signed-in');
-    await expect(text('#mfa-enabled')).resolves.toBe('off');
+    await spa.submit('#login-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(spa.text('#mfa-enabled')).resolves.toBe('off');
     await expect(page.locator('#disable-totp-form').isVisible()).resolves.toBe(false);
-    await traffic();
+    await spa.traffic();
 
-    await submit('#enroll-totp', 'Me', 'signed-in');
+    await spa.submit('#enroll-totp', 'Me', 'signed-in');
     await expect(page.locator('#totp-enrolment').isVisible()).resolves.toBe(true);
-    const secret = must(await text('#totp-secret'), 'the secret on the page');
+    const secret = must(await spa.text('#totp-secret'), 'the secret on the page');
     const enrol = must(
-      (await traffic()).find((e) => e.operationName === 'EnrollTotp'),
+      (await spa.traffic()).find((e) => e.operationName === 'EnrollTotp'),
       'the EnrollTotp request',
     );
     expect(enrol.body.data?.['enrollTotp'].secret).toBe(secret);
@@ -195,60 +141,60 @@ describe('the example SPA’s security settings (TOTP, passkeys), in headless Ch
 
     // A wrong code: refused, and the enrolment stays on the page for another try.
     await page.fill('#confirm-totp-code', '00000');
-    await submit('#confirm-totp-form button[type="submit"]', 'ConfirmTotp', 'signed-in');
-    await expect(text('#error')).resolves.not.toBe('');
-    await expect(text('#mfa-enabled')).resolves.toBe('off');
+    await spa.submit('#confirm-totp-form button[type="submit"]', 'ConfirmTotp', 'signed-in');
+    await expect(spa.text('#error')).resolves.not.toBe('');
+    await expect(spa.text('#mfa-enabled')).resolves.toBe('off');
     await expect(page.locator('#totp-enrolment').isVisible()).resolves.toBe(true);
-    await traffic();
+    await spa.traffic();
 
     // The authenticator app: the secret typed in.
     totp = new TOTP({ secret: Secret.fromBase32(secret) });
     await page.fill('#confirm-totp-code', totp.generate());
-    await submit('#confirm-totp-form button[type="submit"]', 'Me', 'signed-in');
-    await expect(text('#error')).resolves.toBe('');
-    await expect(text('#notice')).resolves.toBe('Two-step sign-in is on.');
-    await expect(text('#mfa-enabled')).resolves.toBe('on');
+    await spa.submit('#confirm-totp-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(spa.text('#error')).resolves.toBe('');
+    await expect(spa.text('#notice')).resolves.toBe('Two-step sign-in is on.');
+    await expect(spa.text('#mfa-enabled')).resolves.toBe('on');
     await expect(page.locator('#totp-enrolment').isVisible()).resolves.toBe(false);
     await expect(page.locator('#enroll-totp').isVisible()).resolves.toBe(false);
     recoveryCodes = await page.locator('#recovery-codes li').allTextContents();
     expect(recoveryCodes).toHaveLength(10);
     for (const code of recoveryCodes) expect(code).toMatch(RECOVERY_CODE);
     const confirm = must(
-      (await traffic()).find((e) => e.operationName === 'ConfirmTotp'),
+      (await spa.traffic()).find((e) => e.operationName === 'ConfirmTotp'),
       'the ConfirmTotp request',
     );
     expect(confirm.body.data?.['confirmTotp']).toEqual(recoveryCodes);
     await screenshot('spa-totp-on.png');
 
     // Shown once: the next render of the profile no longer has them.
-    await submit('#reload-profile', 'Me', 'signed-in');
+    await spa.submit('#reload-profile', 'Me', 'signed-in');
     await expect(page.locator('#recovery').isVisible()).resolves.toBe(false);
     await expect(page.locator('#recovery-codes li').count()).resolves.toBe(0);
-    await expect(text('#mfa-enabled')).resolves.toBe('on');
-    await traffic();
+    await expect(spa.text('#mfa-enabled')).resolves.toBe('on');
+    await spa.traffic();
   });
 
   test('signs in with the password, then a code from the app (verifyMfa, cookie mode)', async () => {
     await signOut();
     await fillLogin();
-    await submit('#login-form button[type="submit"]', 'Login', 'mfa');
-    await expect(text('#error')).resolves.toBe('');
+    await spa.submit('#login-form button[type="submit"]', 'Login', 'mfa');
+    await expect(spa.text('#error')).resolves.toBe('');
     await expect(page.locator('#mfa-code').isVisible()).resolves.toBe(true);
     await screenshot('spa-mfa-prompt.png');
 
     // A wrong code: the same challenge takes another.
     await page.fill('#mfa-code', '00000');
-    await submit('#mfa-form button[type="submit"]', 'VerifyMfa', 'mfa');
-    await expect(text('#error')).resolves.toBe('The code is wrong or was already used');
+    await spa.submit('#mfa-form button[type="submit"]', 'VerifyMfa', 'mfa');
+    await expect(spa.text('#error')).resolves.toBe('The code is wrong or was already used');
 
     // Each code works once and confirmTotp used this step's: the next step's, within the allowed drift.
     await page.fill('#mfa-code', totp.generate({ timestamp: Date.now() + 30_000 }));
-    await submit('#mfa-form button[type="submit"]', 'Me', 'signed-in');
-    await expect(text('#error')).resolves.toBe('');
-    await expect(text('#me-email')).resolves.toBe(account.email);
-    await expect(text('#mfa-enabled')).resolves.toBe('on');
+    await spa.submit('#mfa-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(spa.text('#error')).resolves.toBe('');
+    await expect(spa.text('#me-email')).resolves.toBe(account.email);
+    await expect(spa.text('#mfa-enabled')).resolves.toBe('on');
 
-    const seen = await traffic();
+    const seen = await spa.traffic();
     expect(seen.map((e) => e.operationName)).toEqual(['Login', 'VerifyMfa', 'VerifyMfa', 'Me']);
     const [login, wrong, verify, me] = seen as [GraphQLExchange, GraphQLExchange, GraphQLExchange, GraphQLExchange];
     expect(login.body.errors?.map((e) => `${String(e.extensions?.code)}/${String(e.extensions?.reason)}`)).toEqual([
@@ -267,15 +213,15 @@ describe('the example SPA’s security settings (TOTP, passkeys), in headless Ch
   });
 
   test('registers a passkey with Chrome’s virtual authenticator, lists it, and signs in with it', async () => {
-    await expect(text('#no-passkeys')).resolves.toBe('No passkeys yet.');
+    await expect(spa.text('#no-passkeys')).resolves.toBe('No passkeys yet.');
     await page.fill('#passkey-name', PASSKEY_NAME);
-    await submit('#passkey-form button[type="submit"]', 'Me', 'signed-in');
-    await expect(text('#error')).resolves.toBe('');
-    await expect(text('#notice')).resolves.toBe('Passkey added.');
+    await spa.submit('#passkey-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(spa.text('#error')).resolves.toBe('');
+    await expect(spa.text('#notice')).resolves.toBe('Passkey added.');
     await expect(page.locator('#no-passkeys').isVisible()).resolves.toBe(false);
     await expect(page.locator('#passkey-list .passkey-name').allTextContents()).resolves.toEqual([PASSKEY_NAME]);
-    await expect(text('#passkey-list .passkey-dates')).resolves.toContain('last used never');
-    const registered = await traffic();
+    await expect(spa.text('#passkey-list .passkey-dates')).resolves.toContain('last used never');
+    const registered = await spa.traffic();
     expect(registered.map((e) => e.operationName)).toEqual(['StartPasskeyRegistration', 'FinishPasskeyRegistration', 'Me']);
     const passkey = must(registered[1], 'the FinishPasskeyRegistration request').body.data?.['finishPasskeyRegistration'];
     expect(passkey).toMatchObject({ name: PASSKEY_NAME, lastUsedAt: null });
@@ -286,11 +232,11 @@ describe('the example SPA’s security settings (TOTP, passkeys), in headless Ch
     await screenshot('spa-passkeys.png');
 
     await signOut();
-    await submit('#passkey-login', 'Me', 'signed-in');
-    await expect(text('#error')).resolves.toBe('');
-    await expect(text('#me-email')).resolves.toBe(account.email);
-    await expect(text('#passkey-list .passkey-dates')).resolves.not.toContain('last used never');
-    const seen = await traffic();
+    await spa.submit('#passkey-login', 'Me', 'signed-in');
+    await expect(spa.text('#error')).resolves.toBe('');
+    await expect(spa.text('#me-email')).resolves.toBe(account.email);
+    await expect(spa.text('#passkey-list .passkey-dates')).resolves.not.toContain('last used never');
+    const seen = await spa.traffic();
     expect(seen.map((e) => e.operationName)).toEqual(['StartPasskeyLogin', 'FinishPasskeyLogin', 'Me']);
     const [start, finish] = seen as [GraphQLExchange, GraphQLExchange];
     expect(start.authorization).toBeUndefined();
@@ -304,32 +250,32 @@ describe('the example SPA’s security settings (TOTP, passkeys), in headless Ch
 
     // The cookie of the passkey login restores the session like any other.
     await page.reload();
-    await settled('signed-in');
-    await expect(text('#me-email')).resolves.toBe(account.email);
-    await traffic();
+    await spa.settled('signed-in');
+    await expect(spa.text('#me-email')).resolves.toBe(account.email);
+    await spa.traffic();
   });
 
   test('turns TOTP off with a recovery code and deletes the passkey; then the password alone signs in', async () => {
     await page.fill('#disable-totp-code', must(recoveryCodes[0], 'a recovery code'));
-    await submit('#disable-totp-form button[type="submit"]', 'Me', 'signed-in');
-    await expect(text('#error')).resolves.toBe('');
-    await expect(text('#notice')).resolves.toBe('Two-step sign-in is off.');
-    await expect(text('#mfa-enabled')).resolves.toBe('off');
+    await spa.submit('#disable-totp-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(spa.text('#error')).resolves.toBe('');
+    await expect(spa.text('#notice')).resolves.toBe('Two-step sign-in is off.');
+    await expect(spa.text('#mfa-enabled')).resolves.toBe('off');
     await expect(page.locator('#enroll-totp').isVisible()).resolves.toBe(true);
 
-    await submit('#passkey-list .delete-passkey', 'Me', 'signed-in');
+    await spa.submit('#passkey-list .delete-passkey', 'Me', 'signed-in');
     await expect(page.locator('#passkey-list li').count()).resolves.toBe(0);
     await expect(page.locator('#no-passkeys').isVisible()).resolves.toBe(true);
-    const seen = await traffic();
+    const seen = await spa.traffic();
     expect(seen.map((e) => e.operationName)).toEqual(['DisableTotp', 'Me', 'DeletePasskey', 'Me']);
     expect(must(seen[0], 'the DisableTotp request').body.data?.['disableTotp']).toBe(true);
     expect(must(seen[2], 'the DeletePasskey request').body.data?.['deletePasskey']).toBe(true);
 
     await signOut();
     await fillLogin();
-    await submit('#login-form button[type="submit"]', 'Me', 'signed-in');
-    await expect(text('#error')).resolves.toBe('');
-    expect((await traffic()).map((e) => e.operationName)).toEqual(['Login', 'Me']);
+    await spa.submit('#login-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(spa.text('#error')).resolves.toBe('');
+    expect((await spa.traffic()).map((e) => e.operationName)).toEqual(['Login', 'Me']);
     await screenshot('spa-security-off.png');
   });
 });

@@ -11,13 +11,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { pollUntil, until } from '../helpers/eventually';
 import { codes, gql } from '../helpers/graphql';
 import { signUp, uniqueEmail, type SignedIn } from '../helpers/factories';
 import { must, mustBeString } from '../helpers/must';
-import { buildSpa, serveSpa } from '../helpers/spa';
+import { buildSpa, serveSpa, SpaPage, type GraphQLExchange } from '../helpers/spa';
 import { TestSmtpServer, tokenIn, type ReceivedMail } from '../helpers/smtp';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -32,18 +32,6 @@ const INVALID_LINK = 'This link is invalid or expired.';
 
 type PageState = 'signed-in' | 'signed-out' | 'forgot-password' | 'reset-password' | 'verify-email';
 
-/** One GraphQL POST the page made, as the network saw it. */
-interface GraphQLExchange {
-  operationName: string;
-  authorization: string | undefined;
-  cookie: string | undefined;
-  setCookie: string | null;
-  body: {
-    data?: Record<string, any> | null;
-    errors?: { extensions?: { code?: string; reason?: string; fields?: Record<string, string> } }[];
-  };
-}
-
 describe('the example SPA in cookie mode, in headless Chromium', () => {
   let api: TestApp;
   /** The static server of the built SPA; undefined until beforeAll starts it. */
@@ -56,14 +44,12 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
   let account: SignedIn;
   let smtp: TestSmtpServer | undefined;
   let graphqlUrl: string;
-  let exchanges: Promise<GraphQLExchange>[] = [];
+  let spa: SpaPage<PageState>;
   const history: GraphQLExchange[] = [];
-  const pageErrors: Error[] = [];
 
   /** The GraphQL requests the page made since the last call, in order. */
   async function traffic(): Promise<GraphQLExchange[]> {
-    const seen = await Promise.all(exchanges);
-    exchanges = [];
+    const seen = await spa.traffic();
     history.push(...seen);
     return seen;
   }
@@ -74,49 +60,14 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     return issued.at(-1).accessToken;
   }
 
-  async function record(response: Response): Promise<GraphQLExchange> {
-    const request = response.request();
-    // The body first: Chromium drops it once the page navigates away.
-    const body = response.json();
-    return {
-      operationName: (request.postDataJSON() as { operationName: string }).operationName,
-      authorization: (await request.headerValue('authorization')) ?? undefined,
-      cookie: (await request.headerValue('cookie')) ?? undefined,
-      setCookie: await response.headerValue('set-cookie'),
-      body: (await body) as GraphQLExchange['body'],
-    };
-  }
-
   /** Leaves the page, once what the network saw of it is recorded: `navigation` is a goto or a click on a link. */
   async function leave(navigation: () => Promise<unknown>): Promise<void> {
-    await Promise.all(exchanges);
+    await spa.recorded();
     await navigation();
   }
 
   async function refreshCookie() {
     return (await context.cookies(graphqlUrl)).find((cookie) => cookie.name === REFRESH_COOKIE);
-  }
-
-  /** Waits for the page to settle in `state` (the SPA's `main[data-state]`). */
-  async function settled(state: PageState): Promise<void> {
-    await page.locator(`main[data-state="${state}"]`).waitFor({ timeout: 20_000 });
-  }
-
-  /** Clicks `selector`, waits for the answer to the GraphQL operation it sends, then for the page to settle in `state`. */
-  async function submit(selector: string, operationName: string, state: PageState): Promise<void> {
-    const answered = page.waitForResponse(
-      (response) =>
-        response.url() === graphqlUrl &&
-        response.request().method() === 'POST' &&
-        (response.request().postDataJSON() as { operationName?: string }).operationName === operationName,
-    );
-    await page.click(selector);
-    await answered;
-    await settled(state);
-  }
-
-  async function text(selector: string): Promise<string | null> {
-    return page.locator(selector).textContent();
   }
 
   /** The `count`-th message with `subject` to `to`, once it arrived. */
@@ -139,9 +90,9 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
   beforeAll(async () => {
     buildDir = mkdtempSync(path.join(tmpdir(), 'spa-build-'));
-    const spa = await serveSpa(buildDir);
-    spaServer = spa.server;
-    spaOrigin = spa.origin;
+    const served = await serveSpa(buildDir);
+    spaServer = served.server;
+    spaOrigin = served.origin;
     smtp = await TestSmtpServer.start();
     // The links in the mail are built from APP_URL: the origin this test serves the SPA from.
     api = await startTestApp({
@@ -157,10 +108,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     });
     context = await browser.newContext({ viewport: { width: 800, height: 520 } });
     page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error));
-    page.on('response', (response) => {
-      if (response.url() === graphqlUrl && response.request().method() === 'POST') exchanges.push(record(response));
-    });
+    spa = new SpaPage(page, graphqlUrl);
   }, 180_000);
 
   afterAll(async () => {
@@ -173,16 +121,16 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
   });
 
   afterEach(() => {
-    expect(pageErrors).toEqual([]);
+    expect(spa.pageErrors).toEqual([]);
   });
 
   test('signs in through the form and shows `me`', async () => {
     await page.goto(spaOrigin);
-    await settled('signed-out');
+    await spa.settled('signed-out');
     await page.fill('#email', account.email);
     await page.fill('#password', account.password);
     await page.click('#login-form button[type="submit"]');
-    await settled('signed-in');
+    await spa.settled('signed-in');
 
     await expect(page.locator('#me-email').textContent()).resolves.toBe(account.email);
     await expect(page.locator('#me-name').textContent()).resolves.toBe('Ada Lovelace');
@@ -208,7 +156,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     });
 
     await page.click('#reload-profile');
-    await settled('signed-in');
+    await spa.settled('signed-in');
 
     await expect(page.locator('#error').textContent()).resolves.toBe('');
     await expect(page.locator('#me-email').textContent()).resolves.toBe(account.email);
@@ -252,7 +200,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
   test('a reload keeps the session: the cookie restores it', async () => {
     await page.reload();
-    await settled('signed-in');
+    await spa.settled('signed-in');
     await expect(page.locator('#me-email').textContent()).resolves.toBe(account.email);
     const seen = await traffic();
     expect(seen.map((e) => e.operationName)).toEqual(['RefreshToken', 'Me']);
@@ -264,7 +212,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
   test('signing out ends the session and clears the cookie, also after a reload', async () => {
     await page.click('#sign-out');
-    await settled('signed-out');
+    await spa.settled('signed-out');
     await expect(page.locator('#error').textContent()).resolves.toBe('');
     const seen = await traffic();
     const logout = seen.findLast((e) => e.operationName === 'Logout');
@@ -275,7 +223,7 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     expect(codes(res)).toEqual([expect.stringMatching(/^UNAUTHENTICATED\/TOKEN_(REVOKED|EXPIRED)$/)]);
 
     await page.reload();
-    await settled('signed-out');
+    await spa.settled('signed-out');
     const afterReload = await traffic();
     expect(afterReload.map((e) => e.operationName)).toEqual(['RefreshToken']);
     expect(must(afterReload[0], 'the RefreshToken request').body.errors?.map((e) => e.extensions?.reason)).toEqual(['TOKEN_MISSING']);
@@ -285,14 +233,14 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
   test('shows the address unverified, resends the link, and the link from the mail verifies it', async () => {
     await page.fill('#email', account.email);
     await page.fill('#password', account.password);
-    await submit('#login-form button[type="submit"]', 'Me', 'signed-in');
-    await expect(text('#me-email-verified')).resolves.toBe('(not verified)');
+    await spa.submit('#login-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(spa.text('#me-email-verified')).resolves.toBe('(not verified)');
     await expect(page.locator('#resend-verification').isVisible()).resolves.toBe(true);
     // The signup (through the API, in beforeAll) mailed the first link.
     const signupLink = linkIn(await mail(account.email, VERIFICATION_SUBJECT, 1), '/verify-email');
 
-    await submit('#resend-verification', 'Me', 'signed-in');
-    await expect(text('#notice')).resolves.toBe('A new verification link is on its way.');
+    await spa.submit('#resend-verification', 'Me', 'signed-in');
+    await expect(spa.text('#notice')).resolves.toBe('A new verification link is on its way.');
     const resend = must(
       (await traffic()).findLast((e) => e.operationName === 'ResendVerificationEmail'),
       'the ResendVerificationEmail request',
@@ -304,9 +252,9 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
     // The newer link voided the signup's.
     await leave(() => page.goto(signupLink));
-    await settled('verify-email');
-    await expect(text('#error')).resolves.toBe(INVALID_LINK);
-    await expect(text('#notice')).resolves.toBe('');
+    await spa.settled('verify-email');
+    await expect(spa.text('#error')).resolves.toBe(INVALID_LINK);
+    await expect(spa.text('#notice')).resolves.toBe('');
     // The token leaves the address bar (and the history) once read.
     expect(page.url()).toBe(`${spaOrigin}/verify-email`);
     const stale = await traffic();
@@ -315,11 +263,11 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
     // Back to the app (a fresh page: the fragment of the new link alone would not load one), then the new link.
     await leave(() => page.click('#verify-email a'));
-    await settled('signed-in');
+    await spa.settled('signed-in');
     await leave(() => page.goto(link));
-    await settled('verify-email');
-    await expect(text('#notice')).resolves.toBe('Your email address is verified.');
-    await expect(text('#error')).resolves.toBe('');
+    await spa.settled('verify-email');
+    await expect(spa.text('#notice')).resolves.toBe('Your email address is verified.');
+    await expect(spa.text('#error')).resolves.toBe('');
     await page.screenshot({ path: path.join(ARTIFACTS, 'spa-verified.png'), fullPage: true });
     const verify = (await traffic()).filter((e) => e.operationName === 'VerifyEmail');
     expect(verify.map((e) => e.body.data?.['verifyEmail'])).toEqual([true]);
@@ -327,28 +275,30 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
     expect(must(verify[0], 'the VerifyEmail request').authorization).toBeUndefined();
 
     await leave(() => page.click('#verify-email a'));
-    await settled('signed-in');
-    await expect(text('#me-email-verified')).resolves.toBe('(verified)');
+    await spa.settled('signed-in');
+    await expect(spa.text('#me-email-verified')).resolves.toBe('(verified)');
     await expect(page.locator('#resend-verification').isVisible()).resolves.toBe(false);
   });
 
   test('forgot password: the reset link from the mail sets a new password and signs in', async () => {
     await page.click('#sign-out');
-    await settled('signed-out');
+    await spa.settled('signed-out');
     await leave(() => page.click('text=Forgot password?'));
-    await settled('forgot-password');
+    await spa.settled('forgot-password');
     expect(page.url()).toBe(`${spaOrigin}/forgot-password`);
     await traffic();
 
     // The same neutral answer for an address without an account and for one with.
     const stranger = uniqueEmail('nobody');
     await page.fill('#forgot-email', stranger);
-    await submit('#forgot-form button[type="submit"]', 'RequestPasswordReset', 'forgot-password');
-    await expect(text('#notice')).resolves.toBe(`If an account exists for ${stranger}, a link to reset its password is on its way.`);
+    await spa.submit('#forgot-form button[type="submit"]', 'RequestPasswordReset', 'forgot-password');
+    await expect(spa.text('#notice')).resolves.toBe(`If an account exists for ${stranger}, a link to reset its password is on its way.`);
     await page.fill('#forgot-email', account.email);
-    await submit('#forgot-form button[type="submit"]', 'RequestPasswordReset', 'forgot-password');
-    await expect(text('#notice')).resolves.toBe(`If an account exists for ${account.email}, a link to reset its password is on its way.`);
-    await expect(text('#error')).resolves.toBe('');
+    await spa.submit('#forgot-form button[type="submit"]', 'RequestPasswordReset', 'forgot-password');
+    await expect(spa.text('#notice')).resolves.toBe(
+      `If an account exists for ${account.email}, a link to reset its password is on its way.`,
+    );
+    await expect(spa.text('#error')).resolves.toBe('');
     await page.screenshot({ path: path.join(ARTIFACTS, 'spa-forgot-password.png'), fullPage: true });
     const requests = await traffic();
     expect(requests.map((e) => e.operationName)).toEqual(['RequestPasswordReset', 'RequestPasswordReset']);
@@ -356,19 +306,19 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
     const resetLink = linkIn(await mail(account.email, RESET_SUBJECT, 1), '/reset-password');
     await leave(() => page.goto(resetLink));
-    await settled('reset-password');
+    await spa.settled('reset-password');
     expect(page.url()).toBe(`${spaOrigin}/reset-password`);
 
     // A password the policy refuses: the field's message, and the page stays (the link is still good).
     await page.fill('#new-password', 'password');
-    await submit('#reset-form button[type="submit"]', 'ResetPassword', 'reset-password');
-    await expect(text('#error')).resolves.toBe('New password is too common; choose a less guessable password.');
+    await spa.submit('#reset-form button[type="submit"]', 'ResetPassword', 'reset-password');
+    await expect(spa.text('#error')).resolves.toBe('New password is too common; choose a less guessable password.');
 
     await page.fill('#new-password', NEW_PASSWORD);
-    await submit('#reset-form button[type="submit"]', 'ResetPassword', 'signed-in');
-    await expect(text('#error')).resolves.toBe('');
-    await expect(text('#me-email')).resolves.toBe(account.email);
-    await expect(text('#me-email-verified')).resolves.toBe('(verified)');
+    await spa.submit('#reset-form button[type="submit"]', 'ResetPassword', 'signed-in');
+    await expect(spa.text('#error')).resolves.toBe('');
+    await expect(spa.text('#me-email')).resolves.toBe(account.email);
+    await expect(spa.text('#me-email-verified')).resolves.toBe('(verified)');
     expect(page.url()).toBe(`${spaOrigin}/`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'spa-reset.png'), fullPage: true });
 
@@ -388,10 +338,10 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
 
     // The link works once.
     await leave(() => page.goto(resetLink));
-    await settled('reset-password');
+    await spa.settled('reset-password');
     await page.fill('#new-password', 'yet another passphrase for Ada');
-    await submit('#reset-form button[type="submit"]', 'ResetPassword', 'reset-password');
-    await expect(text('#error')).resolves.toBe(INVALID_LINK);
+    await spa.submit('#reset-form button[type="submit"]', 'ResetPassword', 'reset-password');
+    await expect(spa.text('#error')).resolves.toBe(INVALID_LINK);
     const reused = await traffic();
     expect(reused.map((e) => e.operationName)).toEqual(['ResetPassword']);
     expect(must(reused[0], 'the reused link').body.errors?.map((e) => e.extensions?.reason)).toEqual(['TOKEN_INVALID']);
@@ -400,21 +350,21 @@ describe('the example SPA in cookie mode, in headless Chromium', () => {
   test('after the reset, signs out and signs in with the new password only', async () => {
     // The cookie the reset set restores the session on the main page.
     await leave(() => page.goto(spaOrigin));
-    await settled('signed-in');
-    await expect(text('#me-email')).resolves.toBe(account.email);
+    await spa.settled('signed-in');
+    await expect(spa.text('#me-email')).resolves.toBe(account.email);
     await page.click('#sign-out');
-    await settled('signed-out');
+    await spa.settled('signed-out');
     await traffic();
 
     await page.fill('#email', account.email);
     await page.fill('#password', account.password);
-    await submit('#login-form button[type="submit"]', 'Login', 'signed-out');
-    await expect(text('#error')).resolves.not.toBe('');
+    await spa.submit('#login-form button[type="submit"]', 'Login', 'signed-out');
+    await expect(spa.text('#error')).resolves.not.toBe('');
 
     await page.fill('#password', NEW_PASSWORD);
-    await submit('#login-form button[type="submit"]', 'Me', 'signed-in');
-    await expect(text('#error')).resolves.toBe('');
-    await expect(text('#me-email')).resolves.toBe(account.email);
+    await spa.submit('#login-form button[type="submit"]', 'Me', 'signed-in');
+    await expect(spa.text('#error')).resolves.toBe('');
+    await expect(spa.text('#me-email')).resolves.toBe(account.email);
     const seen = await traffic();
     expect(seen.map((e) => e.operationName)).toEqual(['Login', 'Login', 'Me']);
     expect(must(seen[0], 'the login with the old password').body.errors?.map((e) => e.extensions?.reason)).toEqual(['INVALID_CREDENTIALS']);

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import express from 'express';
+import type { Page, Response } from 'playwright-core';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -39,4 +40,83 @@ export async function serveSpa(dir: string, hostname = '127.0.0.1'): Promise<{ s
     });
   });
   return { server, origin: `http://${hostname}:${String((server.address() as AddressInfo).port)}` };
+}
+
+/** One GraphQL POST the page made, as the network saw it. */
+export interface GraphQLExchange {
+  operationName: string;
+  authorization: string | undefined;
+  cookie: string | undefined;
+  setCookie: string | null;
+  body: {
+    data?: Record<string, any> | null;
+    errors?: { extensions?: { code?: string; reason?: string; fields?: Record<string, string>; mfaToken?: string } }[];
+  };
+}
+
+/**
+ * A page of the SPA as the browser tests drive it: every GraphQL POST it makes is recorded (with
+ * its body, read before a navigation drops it), page errors are kept, and actions wait for the
+ * page to settle in a state (the SPA's `main[data-state]`).
+ */
+export class SpaPage<State extends string> {
+  private exchanges: Promise<GraphQLExchange>[] = [];
+  readonly pageErrors: Error[] = [];
+
+  constructor(
+    readonly page: Page,
+    private readonly graphqlUrl: string,
+  ) {
+    page.on('pageerror', (error) => this.pageErrors.push(error));
+    page.on('response', (response) => {
+      if (response.url() === graphqlUrl && response.request().method() === 'POST') this.exchanges.push(SpaPage.record(response));
+    });
+  }
+
+  private static async record(response: Response): Promise<GraphQLExchange> {
+    const request = response.request();
+    // The body first: Chromium drops it once the page navigates away.
+    const body = response.json();
+    return {
+      operationName: (request.postDataJSON() as { operationName: string }).operationName,
+      authorization: (await request.headerValue('authorization')) ?? undefined,
+      cookie: (await request.headerValue('cookie')) ?? undefined,
+      setCookie: await response.headerValue('set-cookie'),
+      body: (await body) as GraphQLExchange['body'],
+    };
+  }
+
+  /** The GraphQL requests the page made since the last call, in order. */
+  async traffic(): Promise<GraphQLExchange[]> {
+    const seen = await Promise.all(this.exchanges);
+    this.exchanges = [];
+    return seen;
+  }
+
+  /** Resolves once every request seen so far is recorded (before the page navigates away). */
+  async recorded(): Promise<void> {
+    await Promise.all(this.exchanges);
+  }
+
+  /** Waits for the page to settle in `state`. */
+  async settled(state: State): Promise<void> {
+    await this.page.locator(`main[data-state="${state}"]`).waitFor({ timeout: 20_000 });
+  }
+
+  /** Clicks `selector`, waits for the answer to the GraphQL operation it sends, then for the page to settle in `state`. */
+  async submit(selector: string, operationName: string, state: State): Promise<void> {
+    const answered = this.page.waitForResponse(
+      (response) =>
+        response.url() === this.graphqlUrl &&
+        response.request().method() === 'POST' &&
+        (response.request().postDataJSON() as { operationName?: string }).operationName === operationName,
+    );
+    await this.page.click(selector);
+    await answered;
+    await this.settled(state);
+  }
+
+  text(selector: string): Promise<string | null> {
+    return this.page.locator(selector).textContent();
+  }
 }

@@ -6,26 +6,14 @@ import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { PASSWORD } from '../helpers/factories';
 import { RedisServer } from '../helpers/redis-server';
 import { account, login, outcome } from '../helpers/rate-limits';
+import { answeredWithin } from '../helpers/outage';
 
 const WRONG = 'not the password at all';
 /** Generous: a refusal takes one command time-out (2.5 s), even on a loaded machine. */
 const ANSWER_WITHIN_MS = 15_000;
-const REFUSED_DURING_FREEZE = 10;
 
-/** The request, which must be answered (whatever the answer) within ANSWER_WITHIN_MS. */
-async function answered<T>(request: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`no answer within ${String(ANSWER_WITHIN_MS)} ms`));
-    }, ANSWER_WITHIN_MS);
-  });
-  try {
-    return await Promise.race([request, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const answered = <T>(request: Promise<T>): Promise<T> => answeredWithin(ANSWER_WITHIN_MS, request);
+const REFUSED_DURING_FREEZE = 10;
 
 describe('Redis frozen, then thawed', () => {
   const redis = new RedisServer();

@@ -9,6 +9,7 @@ import { pollUntil } from '../helpers/eventually';
 import { gql, type GraphQLResponse } from '../helpers/graphql';
 import { account, login, outcome } from '../helpers/rate-limits';
 import { RedisServer } from '../helpers/redis-server';
+import { answeredWithin } from '../helpers/outage';
 
 const INVALID = 'UNAUTHENTICATED/INVALID_CREDENTIALS';
 const UNAVAILABLE = 'SERVICE_UNAVAILABLE';
@@ -16,20 +17,7 @@ const WRONG = 'not the password at all';
 /** Generous: a refusal takes one reconnection wait (1 s) or one command time-out (2.5 s), even on a loaded machine. */
 const ANSWER_WITHIN_MS = 15_000;
 
-/** The request, which must be answered (whatever the answer) within ANSWER_WITHIN_MS. */
-async function answered<T>(request: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`no answer within ${String(ANSWER_WITHIN_MS)} ms`));
-    }, ANSWER_WITHIN_MS);
-  });
-  try {
-    return await Promise.race([request, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const answered = <T>(request: Promise<T>): Promise<T> => answeredWithin(ANSWER_WITHIN_MS, request);
 
 const SIGNUP = `mutation ($input: SignupInput!) { signup(input: $input) { accessToken } }`;
 const REFRESH = `mutation ($token: String!) { refreshToken(token: $token) { accessToken refreshToken } }`;

@@ -7,6 +7,7 @@ import { until } from '../helpers/eventually';
 import { AUTH_FIELDS, signUp, type SignedIn } from '../helpers/factories';
 import { must } from '../helpers/must';
 import { createPgCluster, type PgCluster } from '../helpers/pg-cluster';
+import { expectUnavailable as expectMasked, outcome, postWithin, statusWithin, type Answer } from '../helpers/outage';
 
 /**
  * Every statement has a deadline (DATABASE_STATEMENT_TIMEOUT): a PostgreSQL server that is frozen
@@ -28,44 +29,12 @@ const CONCURRENT = 12;
 /** Anything of the driver, the server or the code that a masked error must not carry. */
 const DRIVER_TEXT = /ECONN|connect|postgres|pg_|timeout|statement|lock|SQL|select |users|stack|node_modules|:\d+:\d+/i;
 
-interface Answer {
-  text: string;
-  data: Record<string, any> | null | undefined;
-  errors: { message: string; extensions?: { code?: string; reason?: string } }[] | undefined;
-}
-
-/** A GraphQL POST that must be answered at all within ANSWER_WITHIN_MS. */
-async function post(app: TestApp, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<Answer> {
-  let response: Response;
-  try {
-    response = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
-    });
-  } catch (error) {
-    throw new Error(`no answer within ${String(ANSWER_WITHIN_MS)} ms: ${(error as Error).message}`, { cause: error });
-  }
-  const text = await response.text();
-  const body = JSON.parse(text) as Pick<Answer, 'data' | 'errors'>;
-  return { text, data: body.data, errors: body.errors };
-}
-
-function outcome(answer: Answer): string {
-  if (!answer.errors) return 'ok';
-  return answer.errors.map((e) => [e.extensions?.code, e.extensions?.reason].filter(Boolean).join('/')).join(',');
-}
-
-function expectUnavailable(answer: Answer): void {
-  expect(outcome(answer)).toBe('SERVICE_UNAVAILABLE');
-  expect(answer.errors?.[0]?.message).toBe('The service is temporarily unavailable; try again shortly');
-  expect(answer.text).not.toMatch(DRIVER_TEXT);
-}
-
-async function status(app: TestApp, route: string): Promise<number> {
-  return (await fetch(`${app.url}${route}`, { signal: AbortSignal.timeout(ANSWER_WITHIN_MS) })).status;
-}
+const post = (app: TestApp, query: string, variables: Record<string, unknown> = {}, token?: string) =>
+  postWithin(ANSWER_WITHIN_MS, app, query, variables, { token });
+const status = (app: TestApp, route: string) => statusWithin(ANSWER_WITHIN_MS, app, route);
+const expectUnavailable = (answer: Answer) => {
+  expectMasked(answer, DRIVER_TEXT);
+};
 
 const DATABASE = 'auth_api';
 

@@ -7,6 +7,7 @@ import { until } from '../helpers/eventually';
 import { AUTH_FIELDS, logIn, signUp, uniqueEmail, type SignedIn } from '../helpers/factories';
 import { createPgCluster, type PgCluster } from '../helpers/pg-cluster';
 import { must } from '../helpers/must';
+import { expectUnavailable as expectMasked, outcome, postWithin, statusWithin, type Answer } from '../helpers/outage';
 
 /**
  * The database goes away while the API serves: a private PostgreSQL cluster (never the shared
@@ -26,55 +27,12 @@ const ANSWER_WITHIN_MS = 15_000;
 const DRIVER_TEXT =
   /ECONN|EPIPE|connect|postgres|pg_|terminat|timeout|SQL|select |insert |update |refresh_tokens|sessions|injected|stack|node_modules|:\d+:\d+|\d+\.\d+\.\d+\.\d+/i;
 
-interface Answer {
-  status: number;
-  text: string;
-  data: Record<string, any> | null | undefined;
-  errors: { message: string; extensions?: { code?: string; reason?: string } }[] | undefined;
-}
-
-/** A GraphQL POST that must be answered at all within ANSWER_WITHIN_MS. */
-async function post(
-  app: TestApp,
-  query: string,
-  variables: Record<string, unknown> = {},
-  options: { token?: string; requestId?: string } = {},
-): Promise<Answer> {
-  let response: Response;
-  try {
-    response = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...(options.requestId ? { 'x-request-id': options.requestId } : {}),
-      },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
-    });
-  } catch (error) {
-    throw new Error(`no answer within ${String(ANSWER_WITHIN_MS)} ms: ${(error as Error).message}`, { cause: error });
-  }
-  const text = await response.text();
-  const body = JSON.parse(text) as Pick<Answer, 'data' | 'errors'>;
-  return { status: response.status, text, data: body.data, errors: body.errors };
-}
-
-function outcome(answer: Answer): string {
-  if (!answer.errors) return 'ok';
-  return answer.errors.map((e) => [e.extensions?.code, e.extensions?.reason].filter(Boolean).join('/')).join(',');
-}
-
-/** The masked answer of an operation that needed the database while it was away. */
-function expectUnavailable(answer: Answer): void {
-  expect(outcome(answer)).toBe('SERVICE_UNAVAILABLE');
-  expect(answer.errors?.[0]?.message).toBe('The service is temporarily unavailable; try again shortly');
-  expect(answer.text).not.toMatch(DRIVER_TEXT);
-}
-
-async function status(app: TestApp, route: string): Promise<number> {
-  return (await fetch(`${app.url}${route}`, { signal: AbortSignal.timeout(ANSWER_WITHIN_MS) })).status;
-}
+const post = (app: TestApp, query: string, variables: Record<string, unknown> = {}, options: { token?: string; requestId?: string } = {}) =>
+  postWithin(ANSWER_WITHIN_MS, app, query, variables, options);
+const status = (app: TestApp, route: string) => statusWithin(ANSWER_WITHIN_MS, app, route);
+const expectUnavailable = (answer: Answer) => {
+  expectMasked(answer, DRIVER_TEXT);
+};
 
 /**
  * A server that accepts TCP connections on the database's port and never answers, as a

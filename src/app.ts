@@ -52,6 +52,7 @@ import { buildAppSchema } from './schema';
 import { SessionPurge } from './sessions/session-purge';
 import { SessionResolver } from './sessions/session.resolver';
 import { SessionService } from './sessions/session.service';
+import { ViewerReader } from './sessions/viewer';
 import { UserResolver } from './users/user.resolver';
 import { UserService } from './users/user.service';
 
@@ -233,7 +234,12 @@ export async function createApp(
       inFlight.count,
       directiveGuard(schema),
       expressMiddleware(apollo, {
-        context: contextBuilder({ orm, tokens: services.tokens, sessions: services.sessions, secureCookies: config.isProduction }),
+        context: contextBuilder({
+          orm,
+          tokens: services.tokens,
+          viewers: new ViewerReader(orm, config.databasePreparedStatements),
+          secureCookies: config.isProduction,
+        }),
       }),
     );
     app.use(httpErrors(logger));

@@ -1,17 +1,20 @@
-import type { SqlEntityManager } from '@mikro-orm/sql';
 import type { Request, Response } from 'express';
 import type { TokenCodec } from './credentials/token.codec';
 import type { Orm } from './db/orm';
+import { UnitOfWork } from './db/unit-of-work';
 import { RefreshCookie } from './http/refresh-cookie';
 import { requestIdOf } from './http/request-id';
 import { RequestAuth } from './sessions/request-auth';
-import type { SessionService } from './sessions/session.service';
+import type { ViewerReader } from './sessions/viewer';
 import { clientInfo, type ClientInfo } from './validation/client-info';
 
 /** What one GraphQL request carries: request data only. Services reach resolvers by injection. */
 export interface Context {
-  /** A fresh unit of work for this request. */
-  readonly em: SqlEntityManager;
+  /**
+   * This request's unit of work: `unitOfWork.em` forks it on first use. Only resolvers that read or
+   * write through the ORM ask for it; the viewer needs none.
+   */
+  readonly unitOfWork: UnitOfWork;
   readonly requestId: string;
   /** The client's address (as TRUST_PROXY allows) and user agent. */
   readonly client: ClientInfo;
@@ -26,7 +29,7 @@ export interface Context {
 export interface ContextDependencies {
   readonly orm: Orm;
   readonly tokens: TokenCodec;
-  readonly sessions: SessionService;
+  readonly viewers: ViewerReader;
   /** `Secure` refresh cookies (production). */
   readonly secureCookies: boolean;
 }
@@ -44,21 +47,16 @@ function abortedWhenClientLeaves(req: Request, res: Response): AbortSignal {
 }
 
 /** Builds each request's context: the token is verified here and nowhere else. */
-export function contextBuilder({ orm, tokens, sessions, secureCookies }: ContextDependencies) {
+export function contextBuilder({ orm, tokens, viewers, secureCookies }: ContextDependencies) {
+  // Plain data properties only: Apollo copies the context with Object.assign, which would call a getter.
   return async ({ req, res }: { req: Request; res: Response }): Promise<Context> => {
-    // The unit of work is forked on first use: many requests (a rejected token, a refused
-    // rate limit) never touch the database.
-    let em: SqlEntityManager | undefined;
-    const unitOfWork = (): SqlEntityManager => (em ??= orm.em.fork());
     return {
-      get em(): SqlEntityManager {
-        return unitOfWork();
-      },
+      unitOfWork: new UnitOfWork(orm),
       requestId: requestIdOf(res),
       client: clientInfo(req.ip, req.get('user-agent')),
       refreshCookie: new RefreshCookie(req, res, secureCookies),
       signal: abortedWhenClientLeaves(req, res),
-      auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => sessions.viewer(unitOfWork(), claims)),
+      auth: RequestAuth.fromHeader(req.get('authorization'), tokens, (claims) => viewers.read(claims)),
     };
   };
 }

@@ -15,11 +15,11 @@ const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 /** The `account_tokens` table: tokens mailed for a password reset, an email verification or an email change. */
 export class AccountTokenService {
   /** Issues a token (the plaintext goes into the mail, only its hash is stored), in the caller's transaction. */
-  async issue(tx: SqlEntityManager, user: User, purpose: AccountTokenPurpose, email: string, ttlMs: number): Promise<string> {
+  async issue(tx: SqlEntityManager, user: Pick<User, 'id'>, purpose: AccountTokenPurpose, email: string, ttlMs: number): Promise<string> {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const now = new Date();
     tx.create(AccountToken, {
-      user,
+      user: user.id,
       purpose,
       email,
       tokenHash: hashToken(token),

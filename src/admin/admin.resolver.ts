@@ -14,14 +14,14 @@ export class AdminResolver {
   @Auth({ roles: [Role.ADMIN] })
   async setUserRole(@Arg('userId', () => ID) userId: string, @Arg('role', () => Role) role: Role, @Ctx() ctx: Context): Promise<User> {
     const { user: admin } = await ctx.auth.viewer();
-    return this.admin.setRole(ctx.em, originOf(ctx.client, admin.id), userId, role);
+    return this.admin.setRole(ctx.unitOfWork.em, originOf(ctx.client, admin.id), userId, role);
   }
 
   @Mutation(() => User, { nullable: true, description: "Ends the user's sessions; their access tokens stop working at once." })
   @Auth({ roles: [Role.ADMIN] })
   async deactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
     const { user: admin } = await ctx.auth.viewer();
-    return this.admin.setActive(ctx.em, originOf(ctx.client, admin.id), userId, false);
+    return this.admin.setActive(ctx.unitOfWork.em, originOf(ctx.client, admin.id), userId, false);
   }
 
   @Mutation(() => User, {
@@ -32,13 +32,13 @@ export class AdminResolver {
   @Auth({ roles: [Role.ADMIN] })
   async resetUserMfa(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
     const { user: admin } = await ctx.auth.viewer();
-    return this.admin.resetMfa(ctx.em, originOf(ctx.client, admin.id), userId);
+    return this.admin.resetMfa(ctx.unitOfWork.em, originOf(ctx.client, admin.id), userId);
   }
 
   @Mutation(() => User, { nullable: true, description: 'The user can log in again; ended sessions stay ended.' })
   @Auth({ roles: [Role.ADMIN] })
   async reactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: Context): Promise<User> {
     const { user: admin } = await ctx.auth.viewer();
-    return this.admin.setActive(ctx.em, originOf(ctx.client, admin.id), userId, true);
+    return this.admin.setActive(ctx.unitOfWork.em, originOf(ctx.client, admin.id), userId, true);
   }
 }

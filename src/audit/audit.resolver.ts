@@ -14,6 +14,6 @@ export class AuditResolver {
   @Query(() => AuditEventConnection, { nullable: true, description: 'Security events, newest first.' })
   @Auth({ roles: [Role.ADMIN] })
   auditLog(@Args(() => AuditLogArgs) args: AuditLogArgs, @Ctx() ctx: Context): Promise<ConnectionShape<AuditEvent>> {
-    return this.audit.list(ctx.em, args);
+    return this.audit.list(ctx.unitOfWork.em, args);
   }
 }

@@ -3,10 +3,11 @@ import type { AuthRule } from '../access/auth.decorator';
 import { ruleAllows } from '../access/rules';
 import type { Context } from '../context';
 import { User } from '../users/user.entity';
+import { UserSnapshot } from '../users/user.snapshot';
 
-/** The account a guarded field belongs to, for `self` rules: its parent when that is a user. */
+/** The account a guarded field belongs to, for `self` rules: its parent when that is a user (an entity, or the viewer's snapshot). */
 export function accountOwning(parent: unknown): string | undefined {
-  return parent instanceof User ? parent.id : undefined;
+  return parent instanceof User || parent instanceof UserSnapshot ? parent.id : undefined;
 }
 
 /**

@@ -8,8 +8,8 @@ import { AuthPayload } from './auth.types';
  * refresh token travels as the session was set up at login: in the body or, in cookie mode, only
  * in the HttpOnly cookie (whatever this request carried).
  */
-export function authPayload(ctx: Context, { user, session, access, refresh }: IssuedSession): AuthPayload {
-  ctx.auth.signedInAs({ user, session });
+export function authPayload(ctx: Context, { user, session, access, refresh, viewer }: IssuedSession): AuthPayload {
+  ctx.auth.signedInAs(viewer);
   const cookieMode = session.refreshTransport === TokenTransport.COOKIE;
   if (cookieMode) ctx.refreshCookie.set(refresh.token, refresh.expiresAt);
   return Object.assign(new AuthPayload(), {

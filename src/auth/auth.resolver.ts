@@ -15,13 +15,13 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, { description: 'Creates an account (always role USER) and signs it in.' })
   @RateLimited('signup', { ip: true, account: emailOfInput })
   async signup(@Arg('input', () => SignupInput) input: SignupInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return authPayload(ctx, await this.auth.signup(ctx.em, input, ctx.client, ctx.signal));
+    return authPayload(ctx, await this.auth.signup(ctx.unitOfWork.em, input, ctx.client, ctx.signal));
   }
 
   @Mutation(() => AuthPayload, { description: 'Starts a session. Unknown email and wrong password fail alike.' })
   @RateLimited('login', { ip: true, account: emailOfInput })
   async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return authPayload(ctx, await this.auth.login(ctx.em, input, ctx.client, ctx.signal));
+    return authPayload(ctx, await this.auth.login(ctx.unitOfWork.em, input, ctx.client, ctx.signal));
   }
 
   @Mutation(() => AuthPayload, {
@@ -32,7 +32,7 @@ export class AuthResolver {
   async refreshToken(@Arg('token', () => String, { nullable: true }) token: string | null, @Ctx() ctx: Context): Promise<AuthPayload> {
     const presented = token ?? ctx.refreshCookie.read();
     if (!presented) throw new AuthenticationFailure(AuthReason.TOKEN_MISSING, 'No refresh token was given and no refresh cookie was sent');
-    return authPayload(ctx, await this.auth.refresh(ctx.em, presented, ctx.client));
+    return authPayload(ctx, await this.auth.refresh(ctx.unitOfWork.em, presented, ctx.client));
   }
 
   @Mutation(() => Boolean, {
@@ -48,16 +48,16 @@ export class AuthResolver {
     } catch (error) {
       if (!(error instanceof AuthenticationFailure) || cookie === undefined) throw error;
       ctx.refreshCookie.clear();
-      return this.auth.logoutWithRefreshToken(ctx.em, cookie, ctx.client);
+      return this.auth.logoutWithRefreshToken(ctx.unitOfWork.em, cookie, ctx.client);
     }
     ctx.refreshCookie.clear();
-    return this.auth.logout(ctx.em, viewer, ctx.client);
+    return this.auth.logout(ctx.unitOfWork.em, viewer, ctx.client);
   }
 
   @Mutation(() => AuthPayload, { nullable: true, description: 'Ends every other session and returns a fresh pair for this one.' })
   @Auth()
   @RateLimited('changePassword', { ip: true, account: signedInUser })
   async changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return authPayload(ctx, await this.auth.changePassword(ctx.em, await ctx.auth.viewer(), input, ctx.client, ctx.signal));
+    return authPayload(ctx, await this.auth.changePassword(ctx.unitOfWork.em, await ctx.auth.viewer(), input, ctx.client, ctx.signal));
   }
 }

@@ -36,7 +36,7 @@ export class PasskeyResolver {
   @Query(() => [Passkey], { nullable: true, description: "The viewer's own passkeys, oldest first." })
   @Auth()
   async passkeys(@Ctx() ctx: Context): Promise<Passkey[]> {
-    return this.flows.list(ctx.em, await ctx.auth.viewer());
+    return this.flows.list(ctx.unitOfWork.em, await ctx.auth.viewer());
   }
 
   @Mutation(() => JSONObjectResolver, {
@@ -45,7 +45,7 @@ export class PasskeyResolver {
   })
   @Auth()
   async startPasskeyRegistration(@Ctx() ctx: Context): Promise<object> {
-    return this.flows.startRegistration(ctx.em, await ctx.auth.viewer());
+    return this.flows.startRegistration(ctx.unitOfWork.em, await ctx.auth.viewer());
   }
 
   @Mutation(() => Passkey, {
@@ -63,14 +63,14 @@ export class PasskeyResolver {
       throw new InvalidInput({ name: `must be at most ${String(PASSKEY_NAME_MAX_LENGTH)} characters, without control characters` });
     }
     const json = credentialJson(response, 'attestationObject') as unknown as RegistrationResponseJSON;
-    return this.flows.finishRegistration(ctx.em, await ctx.auth.viewer(), json, trimmed || null, ctx.client);
+    return this.flows.finishRegistration(ctx.unitOfWork.em, await ctx.auth.viewer(), json, trimmed || null, ctx.client);
   }
 
   @Mutation(() => Boolean, { nullable: true, description: 'Deletes one of your passkeys; false when you have none with that id.' })
   @Auth()
   async deletePasskey(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
     if (!isUuid(id)) return false;
-    return this.flows.delete(ctx.em, await ctx.auth.viewer(), id, ctx.client);
+    return this.flows.delete(ctx.unitOfWork.em, await ctx.auth.viewer(), id, ctx.client);
   }
 
   @Mutation(() => JSONObjectResolver, {
@@ -78,7 +78,7 @@ export class PasskeyResolver {
   })
   @RateLimited('passkeyLogin', { ip: true })
   async startPasskeyLogin(@Ctx() ctx: Context): Promise<object> {
-    return this.flows.startLogin(ctx.em);
+    return this.flows.startLogin(ctx.unitOfWork.em);
   }
 
   @Mutation(() => AuthPayload, {
@@ -92,6 +92,6 @@ export class PasskeyResolver {
     @Ctx() ctx: Context,
   ): Promise<AuthPayload> {
     const json = credentialJson(response, 'signature') as unknown as AuthenticationResponseJSON;
-    return authPayload(ctx, await this.flows.finishLogin(ctx.em, json, tokenTransport ?? TokenTransport.BODY, ctx.client));
+    return authPayload(ctx, await this.flows.finishLogin(ctx.unitOfWork.em, json, tokenTransport ?? TokenTransport.BODY, ctx.client));
   }
 }

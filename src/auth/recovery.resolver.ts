@@ -17,19 +17,19 @@ export class RecoveryResolver {
   })
   @RateLimited('passwordReset', { ip: true, account: ({ email }: { email: string }) => normalizeEmail(email) })
   requestPasswordReset(@Args(() => RequestPasswordResetArgs) { email }: RequestPasswordResetArgs, @Ctx() ctx: Context): Promise<boolean> {
-    return this.recovery.requestPasswordReset(ctx.em, email);
+    return this.recovery.requestPasswordReset(ctx.unitOfWork.em, email);
   }
 
   @Mutation(() => AuthPayload, { description: 'Sets a new password with a reset link, ends every session and signs in anew.' })
   @RateLimited('passwordReset', { ip: true })
   async resetPassword(@Arg('input', () => ResetPasswordInput) input: ResetPasswordInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return authPayload(ctx, await this.recovery.resetPassword(ctx.em, input, ctx.client, ctx.signal));
+    return authPayload(ctx, await this.recovery.resetPassword(ctx.unitOfWork.em, input, ctx.client, ctx.signal));
   }
 
   @Mutation(() => Boolean, { description: "Confirms signup's address, or the new address of changeEmail (which then takes effect)." })
   @RateLimited('verifyEmail', { ip: true })
   verifyEmail(@Args(() => VerifyEmailArgs) { token }: VerifyEmailArgs, @Ctx() ctx: Context): Promise<boolean> {
-    return this.recovery.verifyEmail(ctx.em, token, ctx.client);
+    return this.recovery.verifyEmail(ctx.unitOfWork.em, token, ctx.client);
   }
 
   @Mutation(() => Boolean, {
@@ -39,7 +39,7 @@ export class RecoveryResolver {
   @Auth()
   @RateLimited('resendVerification', { account: signedInUser })
   async resendVerificationEmail(@Ctx() ctx: Context): Promise<boolean> {
-    return this.recovery.resendVerification(ctx.em, await ctx.auth.viewer(), ctx.client);
+    return this.recovery.resendVerification(ctx.unitOfWork.em, await ctx.auth.viewer(), ctx.client);
   }
 
   @Mutation(() => Boolean, {
@@ -49,6 +49,6 @@ export class RecoveryResolver {
   @Auth()
   @RateLimited('changeEmail', { account: signedInUser })
   async changeEmail(@Arg('input', () => ChangeEmailInput) input: ChangeEmailInput, @Ctx() ctx: Context): Promise<boolean> {
-    return this.recovery.changeEmail(ctx.em, await ctx.auth.viewer(), input, ctx.client, ctx.signal);
+    return this.recovery.changeEmail(ctx.unitOfWork.em, await ctx.auth.viewer(), input, ctx.client, ctx.signal);
   }
 }

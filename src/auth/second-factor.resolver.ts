@@ -25,7 +25,7 @@ export class SecondFactorResolver {
   })
   @Auth()
   async enrollTotp(@Ctx() ctx: Context): Promise<TotpEnrollment> {
-    return Object.assign(new TotpEnrollment(), await this.secondFactors.enrollTotp(ctx.em, await ctx.auth.viewer()));
+    return Object.assign(new TotpEnrollment(), await this.secondFactors.enrollTotp(ctx.unitOfWork.em, await ctx.auth.viewer()));
   }
 
   @Mutation(() => [String], {
@@ -35,7 +35,7 @@ export class SecondFactorResolver {
   @Auth()
   @RateLimited('mfa', { account: signedInUser })
   async confirmTotp(@Arg('code', () => String) code: string, @Ctx() ctx: Context): Promise<string[]> {
-    return this.secondFactors.confirmTotp(ctx.em, await ctx.auth.viewer(), code, ctx.client);
+    return this.secondFactors.confirmTotp(ctx.unitOfWork.em, await ctx.auth.viewer(), code, ctx.client);
   }
 
   @Mutation(() => Boolean, {
@@ -45,7 +45,7 @@ export class SecondFactorResolver {
   @Auth()
   @RateLimited('mfa', { account: signedInUser })
   async disableTotp(@Arg('code', () => String) code: string, @Ctx() ctx: Context): Promise<boolean> {
-    return this.secondFactors.disableTotp(ctx.em, await ctx.auth.viewer(), code, ctx.client);
+    return this.secondFactors.disableTotp(ctx.unitOfWork.em, await ctx.auth.viewer(), code, ctx.client);
   }
 
   @Mutation(() => [String], {
@@ -55,7 +55,7 @@ export class SecondFactorResolver {
   @Auth()
   @RateLimited('mfa', { account: signedInUser })
   async regenerateRecoveryCodes(@Arg('code', () => String) code: string, @Ctx() ctx: Context): Promise<string[]> {
-    return this.secondFactors.regenerateRecoveryCodes(ctx.em, await ctx.auth.viewer(), code, ctx.client);
+    return this.secondFactors.regenerateRecoveryCodes(ctx.unitOfWork.em, await ctx.auth.viewer(), code, ctx.client);
   }
 
   @Mutation(() => AuthPayload, {
@@ -64,6 +64,6 @@ export class SecondFactorResolver {
   })
   @RateLimited('mfa', { ip: true, account: userOfInput })
   async verifyMfa(@Arg('input', () => VerifyMfaInput) input: VerifyMfaInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return authPayload(ctx, await this.auth.verifyMfa(ctx.em, input, ctx.client));
+    return authPayload(ctx, await this.auth.verifyMfa(ctx.unitOfWork.em, input, ctx.client));
   }
 }

@@ -35,7 +35,6 @@ export class SecondFactorService {
       await this.users.lockCredentials(tx, viewer.user.id);
       if (!(await this.mfa.confirm(tx, viewer.user, code))) return undefined;
       await this.users.setMfaEnabled(tx, viewer.user.id, true);
-      viewer.user.mfaEnabled = true;
       const recoveryCodes = await this.mfa.replaceRecoveryCodes(tx, viewer.user);
       await this.audit.record(tx, originOf(client, viewer.user.id), {
         type: AuditEventType.MFA_ENABLED,
@@ -53,7 +52,6 @@ export class SecondFactorService {
     await this.withSecondFactor(em, viewer, code, client, async (tx) => {
       await this.mfa.removeAll(tx, viewer.user.id);
       await this.users.setMfaEnabled(tx, viewer.user.id, false);
-      viewer.user.mfaEnabled = false;
       await this.audit.record(tx, originOf(client, viewer.user.id), {
         type: AuditEventType.MFA_DISABLED,
         subjectId: viewer.user.id,

@@ -39,6 +39,12 @@ export interface Config {
    */
   readonly databaseStatementTimeoutMs: number;
   /**
+   * On a PostgreSQL server, the query that reads the viewer of every request is a named prepared
+   * statement on each pooled connection. `false`: sent unnamed, for a pooler in transaction mode
+   * that cannot keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+   */
+  readonly databasePreparedStatements: boolean;
+  /**
    * The embedded database fsyncs its WAL at each commit (PGlite alone never does). `false`: faster,
    * and a power loss may take back acknowledged commits; for throwaway databases only.
    */
@@ -226,6 +232,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const databaseStatementTimeoutMs = parseDuration('DATABASE_STATEMENT_TIMEOUT', get('DATABASE_STATEMENT_TIMEOUT') ?? '5s');
   if (databaseStatementTimeoutMs < 100) throw new ConfigError('DATABASE_STATEMENT_TIMEOUT', 'must be at least 100ms');
+  const databasePreparedStatements =
+    parseChoice('DATABASE_PREPARED_STATEMENTS', get('DATABASE_PREPARED_STATEMENTS') ?? 'true', ['true', 'false']) === 'true';
   const embeddedFsync = parseChoice('EMBEDDED_DATABASE_FSYNC', get('EMBEDDED_DATABASE_FSYNC') ?? 'true', ['true', 'false']) === 'true';
   if (!embeddedFsync && isProduction && databaseUrl === undefined) {
     throw new ConfigError('EMBEDDED_DATABASE_FSYNC', 'may not be false in production: a power loss would take back acknowledged commits');
@@ -384,6 +392,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseUrl,
     databaseStatementTimeoutMs,
+    databasePreparedStatements,
     embeddedFsync,
     redisUrl,
     redisKeyPrefix,

@@ -80,7 +80,7 @@ export class MfaService {
    * A new, unconfirmed seed for the user (replacing an unconfirmed one); undefined when TOTP is
    * active already.
    */
-  async enroll(tx: SqlEntityManager, user: User): Promise<TotpEnrollmentData | undefined> {
+  async enroll(tx: SqlEntityManager, user: Pick<User, 'id' | 'email'>): Promise<TotpEnrollmentData | undefined> {
     const existing = await tx.findOne(TotpCredential, { user: user.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
     if (existing?.confirmedAt) return undefined;
     const secret = new Secret({ size: 20 }).base32;
@@ -89,7 +89,7 @@ export class MfaService {
       existing.secret = sealed;
       existing.createdAt = new Date();
       existing.lastUsedStep = null;
-    } else tx.create(TotpCredential, { user, secret: sealed });
+    } else tx.create(TotpCredential, { user: user.id, secret: sealed });
     await tx.flush();
     return { secret, otpauthUri: this.totpOf(user, secret).toString() };
   }
@@ -115,7 +115,7 @@ export class MfaService {
   }
 
   /** Activates the pending seed with a first code; the recovery codes come from `replaceRecoveryCodes`. */
-  confirm(tx: SqlEntityManager, user: User, code: string): Promise<boolean> {
+  confirm(tx: SqlEntityManager, user: Pick<User, 'id' | 'email'>, code: string): Promise<boolean> {
     return this.acceptTotp(tx, user, code.replace(/\s/g, ''), true);
   }
 
@@ -134,10 +134,10 @@ export class MfaService {
   }
 
   /** Ten new recovery codes, replacing every earlier one; the plaintext is returned once and never stored. */
-  async replaceRecoveryCodes(tx: SqlEntityManager, user: User): Promise<string[]> {
+  async replaceRecoveryCodes(tx: SqlEntityManager, user: Pick<User, 'id'>): Promise<string[]> {
     await tx.nativeDelete(RecoveryCode, { user: user.id });
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-    for (const code of codes) tx.create(RecoveryCode, { user, codeHash: this.box.hash(normalizedRecoveryCode(code)) });
+    for (const code of codes) tx.create(RecoveryCode, { user: user.id, codeHash: this.box.hash(normalizedRecoveryCode(code)) });
     await tx.flush();
     return codes;
   }

@@ -55,13 +55,13 @@ export class PasskeyService {
     return em.find(Passkey, { user: userId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
 
-  private async newChallenge(tx: SqlEntityManager, challenge: string, purpose: WebauthnPurpose, user: User | null): Promise<void> {
+  private async newChallenge(tx: SqlEntityManager, challenge: string, purpose: WebauthnPurpose, userId: string | null): Promise<void> {
     const now = new Date();
     await tx.nativeDelete(WebauthnChallenge, { expiresAt: { $lt: new Date(now.getTime() - CHALLENGE_RETENTION_MS) } });
     tx.create(WebauthnChallenge, {
       challenge,
       purpose,
-      user,
+      user: userId,
       createdAt: now,
       expiresAt: new Date(now.getTime() + WEBAUTHN_CHALLENGE_TTL_MS),
     });
@@ -85,7 +85,10 @@ export class PasskeyService {
     return challenge;
   }
 
-  async registrationOptions(tx: SqlEntityManager, user: User): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  async registrationOptions(
+    tx: SqlEntityManager,
+    user: Pick<User, 'id' | 'email' | 'name'>,
+  ): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const existing = await this.list(tx, user.id);
     const options = await generateRegistrationOptions({
       rpName: this.rp.rpName,
@@ -98,13 +101,13 @@ export class PasskeyService {
       excludeCredentials: existing.map((row) => ({ id: row.credentialId, transports: transportsOf(row) })),
       authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
     });
-    await this.newChallenge(tx, options.challenge, WebauthnPurpose.REGISTRATION, user);
+    await this.newChallenge(tx, options.challenge, WebauthnPurpose.REGISTRATION, user.id);
     return options;
   }
 
   async register(
     tx: SqlEntityManager,
-    user: User,
+    user: Pick<User, 'id'>,
     response: RegistrationResponseJSON,
     name: string | null,
   ): Promise<Passkey | PasskeyRefusal> {
@@ -127,7 +130,7 @@ export class PasskeyService {
     if (await tx.count(Passkey, { credentialId: credential.id })) return 'already-registered';
     if ((await tx.count(Passkey, { user: user.id })) >= MAX_PASSKEYS_PER_USER) return 'too-many';
     const row = tx.create(Passkey, {
-      user,
+      user: user.id,
       credentialId: credential.id,
       publicKey: Buffer.from(credential.publicKey).toString('base64url'),
       counter: credential.counter,

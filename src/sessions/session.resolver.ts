@@ -11,7 +11,7 @@ export class SessionResolver {
   @Query(() => [SessionView], { nullable: true, description: "The viewer's own live sessions, newest first." })
   @Auth()
   async sessions(@Ctx() ctx: Context): Promise<SessionSummary[]> {
-    return this.sessionService.listLive(ctx.em, await ctx.auth.viewer());
+    return this.sessionService.listLive(ctx.unitOfWork.em, await ctx.auth.viewer());
   }
 
   @Mutation(() => Boolean, {
@@ -20,7 +20,7 @@ export class SessionResolver {
   })
   @Auth()
   async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
-    return this.sessionService.revokeOwn(ctx.em, await ctx.auth.viewer(), id, ctx.client);
+    return this.sessionService.revokeOwn(ctx.unitOfWork.em, await ctx.auth.viewer(), id, ctx.client);
   }
 
   @Mutation(() => Boolean, { nullable: true, description: 'Ends every session of the viewer, this one included.' })
@@ -28,7 +28,7 @@ export class SessionResolver {
   async logoutAll(@Ctx() ctx: Context): Promise<boolean> {
     const viewer = await ctx.auth.viewer();
     ctx.refreshCookie.clear();
-    await this.sessionService.logoutAll(ctx.em, viewer, ctx.client);
+    await this.sessionService.logoutAll(ctx.unitOfWork.em, viewer, ctx.client);
     return true;
   }
 }

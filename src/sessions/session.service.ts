@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { AuditEventType } from '../audit/audit-event.entity';
 import { originOf, type AuditService } from '../audit/audit.service';
-import type { AccessClaims, RefreshClaims, SignedToken, TokenCodec } from '../credentials/token.codec';
+import type { RefreshClaims, SignedToken, TokenCodec } from '../credentials/token.codec';
 import { hashToken } from '../credentials/token-hash';
 import { isUuid } from '../db/uuid';
 import { AuthReason, AuthenticationFailure } from '../errors';
@@ -11,7 +11,7 @@ import type { ClientInfo } from '../validation/client-info';
 import { RefreshToken, Session } from './session.entity';
 import type { TokenTransport } from './token-transport';
 import type { SessionSummary } from './session.types';
-import { ViewerQuery, type Viewer } from './viewer';
+import { accessRefusal, ViewerQuery, type Viewer } from './viewer';
 
 /** A session with the token pair just issued for it. */
 export interface IssuedSession {
@@ -19,6 +19,8 @@ export interface IssuedSession {
   readonly session: Session;
   readonly access: SignedToken;
   readonly refresh: SignedToken;
+  /** Who the rest of the request acts as: the snapshot of `user` and `session`. */
+  readonly viewer: Viewer;
 }
 
 export interface SessionSettings {
@@ -36,8 +38,6 @@ const PURGE_BATCH = 500;
  * decides whether access tokens still work.
  */
 export class SessionService {
-  private viewerQuery: ViewerQuery | undefined;
-
   constructor(
     private readonly tokens: TokenCodec,
     private readonly settings: SessionSettings,
@@ -66,7 +66,7 @@ export class SessionService {
     const refresh = this.addRefreshToken(em, session);
     await em.flush();
     await this.endBeyondCap(em, user.id, now);
-    return this.issued(session, refresh);
+    return this.issued(em, session, refresh);
   }
 
   /**
@@ -107,19 +107,6 @@ export class SessionService {
   }
 
   /**
-   * The viewer behind an access token, with the state of its session, in one indexed
-   * lookup. A revoked or expired session, or a disabled account, ends the token at once.
-   */
-  async viewer(em: SqlEntityManager, claims: AccessClaims): Promise<Viewer> {
-    if (!isUuid(claims.sid)) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
-    this.viewerQuery ??= new ViewerQuery(em.getMetadata());
-    const [row] = await em.getConnection().execute<Record<string, unknown>[]>(this.viewerQuery.sql, [claims.sid], 'all');
-    if (!row) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
-    const { user, session } = this.viewerQuery.map(em, row);
-    return { session: this.usable(session, claims), user };
-  }
-
-  /**
    * Single-use rotation, in the caller's transaction, with the session row locked so rotations of
    * one session take turns. A session has at most one live refresh token: presenting it retires it
    * and issues the next. Within REFRESH_REUSE_GRACE the token rotated last may be presented again
@@ -146,7 +133,7 @@ export class SessionService {
     if (client.ip) session.ip = client.ip;
     const refresh = this.addRefreshToken(tx, session);
     await tx.flush();
-    return this.issued(session, refresh);
+    return this.issued(tx, session, refresh);
   }
 
   /** Ends a session: its refresh tokens and the access tokens that name it stop working. */
@@ -243,24 +230,26 @@ export class SessionService {
   }
 
   /**
-   * After a password change: the current session gets a fresh token pair and its earlier
-   * unused refresh tokens are withdrawn, so only the pair returned now keeps it going.
+   * After a password change, in its transaction: the current session gets a fresh token pair and
+   * its earlier unused refresh tokens are withdrawn, so only the pair returned now keeps it going.
    */
-  async reissue(em: SqlEntityManager, viewer: Viewer): Promise<IssuedSession> {
-    await em.nativeDelete(RefreshToken, { session: viewer.session.id, usedAt: null });
+  async reissue(tx: SqlEntityManager, viewer: Viewer): Promise<IssuedSession> {
+    await tx.nativeDelete(RefreshToken, { session: viewer.session.id, usedAt: null });
     // No grace survives a credential change: a replay of any earlier token is now reuse.
-    await em.nativeUpdate(Session, { id: viewer.session.id }, { lastRotatedHash: null });
-    viewer.session.lastRotatedHash = null;
-    const refresh = this.addRefreshToken(em, viewer.session);
-    await em.flush();
-    return this.issued(viewer.session, refresh);
+    await tx.nativeUpdate(Session, { id: viewer.session.id }, { lastRotatedHash: null });
+    // Not `refresh`: the caller's transaction holds the user, row-locked, and refreshing it would
+    // drop what it loaded (the password hash) from what the flush compares with.
+    const session = await tx.findOneOrFail(Session, { id: viewer.session.id }, { populate: ['user'] });
+    const refresh = this.addRefreshToken(tx, session);
+    await tx.flush();
+    return this.issued(tx, session, refresh);
   }
 
   private usable(session: Session | null, claims: { sub: string; sid: string }): Session {
-    if (session?.user.id !== claims.sub) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
-    if (session.revokedAt) throw new AuthenticationFailure(AuthReason.TOKEN_REVOKED);
-    if (session.expiresAt.getTime() <= Date.now()) throw new AuthenticationFailure(AuthReason.TOKEN_EXPIRED);
-    if (!session.user.isActive) throw new AuthenticationFailure(AuthReason.ACCOUNT_DISABLED);
+    if (!session) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
+    const state = { userId: session.user.id, revokedAt: session.revokedAt, expiresAt: session.expiresAt };
+    const refusal = accessRefusal(state, session.user.isActive, claims);
+    if (refusal) throw refusal;
     return session;
   }
 
@@ -270,9 +259,9 @@ export class SessionService {
     return refresh;
   }
 
-  private issued(session: Session, refresh: SignedToken): IssuedSession {
+  private issued(em: SqlEntityManager, session: Session, refresh: SignedToken): IssuedSession {
     const { user } = session;
     const access = this.tokens.signAccess({ userId: user.id, sessionId: session.id, role: user.role, amr: session.amr.split(',') });
-    return { user, session, access, refresh };
+    return { user, session, access, refresh, viewer: ViewerQuery.of(em.getMetadata()).viewerOfEntities(user, session) };
   }
 }

@@ -1,62 +1,179 @@
-import { ReferenceKind, type EntityClass, type MetadataStorage } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/sql';
+import { ReferenceKind, type EntityComparator, type EntityMetadata, type EntityProperty, type MetadataStorage } from '@mikro-orm/core';
+import type { AccessClaims } from '../credentials/token.codec';
+import type { Orm } from '../db/orm';
+import { PreparedStatement } from '../db/prepared-statement';
+import { isUuid } from '../db/uuid';
+import { AuthReason, AuthenticationFailure } from '../errors';
 import { User } from '../users/user.entity';
+import { UserSnapshot } from '../users/user.snapshot';
 import { Session } from './session.entity';
+import type { TokenTransport } from './token-transport';
 
-/** The signed-in account of a request and the session its access token names. */
-export interface Viewer {
-  readonly user: User;
-  readonly session: Session;
+/** The state of the session an access token names, as the request read it: a copy, not an entity. */
+export interface ViewerSession {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date;
+  readonly expiresAt: Date;
+  readonly revokedAt: Date | null;
+  readonly refreshTransport: TokenTransport;
+  readonly amr: string;
 }
+
+/**
+ * The signed-in account of a request and the session its access token names: a read-only
+ * snapshot, read once per request with no unit of work (resolvers that write fork their own).
+ */
+export interface Viewer {
+  readonly user: UserSnapshot;
+  readonly session: ViewerSession;
+}
+
+/** The session properties a viewer carries (the user's: every eager scalar column). */
+const SESSION_PROPERTIES = ['id', 'user', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt', 'refreshTransport', 'amr'] as const;
 
 const USER_PREFIX = 'u__';
 const SESSION_PREFIX = 's__';
 
-/** The columns of an entity's eagerly loaded scalar properties, as the ORM maps them. */
-function scalarColumns<T extends object>(metadata: MetadataStorage, entity: EntityClass<T>): string[] {
-  return metadata
-    .get(entity)
-    .props.filter((prop) => prop.kind === ReferenceKind.SCALAR && prop.lazy !== true && prop.persist !== false)
-    .flatMap((prop) => prop.fieldNames);
+/**
+ * Why an access token no longer works, or undefined when it does: the session is another user's,
+ * ended, expired, or its account is disabled. Checked on every request, so each takes effect at once.
+ */
+export function accessRefusal(
+  session: { readonly userId: string; readonly revokedAt: Date | null; readonly expiresAt: Date } | null,
+  accountActive: boolean,
+  claims: { readonly sub: string },
+): AuthenticationFailure | undefined {
+  if (session?.userId !== claims.sub) return new AuthenticationFailure(AuthReason.TOKEN_INVALID);
+  if (session.revokedAt) return new AuthenticationFailure(AuthReason.TOKEN_REVOKED);
+  if (session.expiresAt.getTime() <= Date.now()) return new AuthenticationFailure(AuthReason.TOKEN_EXPIRED);
+  if (!accountActive) return new AuthenticationFailure(AuthReason.ACCOUNT_DISABLED);
+  return undefined;
 }
+
+/** An entity's eagerly loaded scalar properties that have columns. */
+function eagerScalars<T extends object>(meta: EntityMetadata<T>): EntityProperty<T>[] {
+  return meta.props.filter((prop) => prop.kind === ReferenceKind.SCALAR && prop.lazy !== true && prop.persist !== false);
+}
+
+function columnOf<T extends object>(meta: EntityMetadata<T>, name: string): string {
+  const found = meta.props.find((prop) => prop.name === name)?.fieldNames[0];
+  if (found === undefined) throw new Error(`${meta.className}.${name} is not mapped`);
+  return found;
+}
+
+const queries = new WeakMap<MetadataStorage, ViewerQuery>();
 
 /**
  * The viewer and its session in one primary-key lookup, with fixed SQL text: this runs on every
- * authenticated request. The column lists come from the ORM's metadata, so a column added to
- * `User` or `Session` is selected without anyone editing this query.
+ * authenticated request. The user's column list comes from the ORM's metadata, so a column added
+ * to `User` reaches the snapshot (and `me`) without anyone editing this query.
  */
 export class ViewerQuery {
-  readonly sql: string;
-  private readonly userColumns: readonly string[];
-  private readonly sessionColumns: readonly string[];
+  /** With one parameter, `$1`: the session id. */
+  readonly text: string;
+  private readonly userMeta: EntityMetadata<User>;
+  private readonly sessionMeta: EntityMetadata<Session>;
+  private readonly userProperties: readonly string[];
 
-  constructor(metadata: MetadataStorage) {
-    this.userColumns = scalarColumns(metadata, User);
-    this.sessionColumns = scalarColumns(metadata, Session);
-    const users = metadata.get(User);
-    const sessions = metadata.get(Session);
-    const column = (meta: typeof users | typeof sessions, name: string): string => {
-      const found = meta.props.find((prop) => prop.name === name)?.fieldNames[0];
-      if (found === undefined) throw new Error(`${meta.className}.${name} is not mapped`);
-      return found;
-    };
+  private constructor(metadata: MetadataStorage) {
+    this.userMeta = metadata.get(User);
+    this.sessionMeta = metadata.get(Session);
+    const userProps = eagerScalars(this.userMeta);
+    this.userProperties = userProps.map((prop) => prop.name);
     const select = [
-      ...this.userColumns.map((column) => `u."${column}" as "${USER_PREFIX}${column}"`),
-      ...this.sessionColumns.map((column) => `s."${column}" as "${SESSION_PREFIX}${column}"`),
+      ...userProps.flatMap((prop) => prop.fieldNames).map((column) => `u."${column}" as "${USER_PREFIX}${column}"`),
+      ...SESSION_PROPERTIES.map((name) => columnOf(this.sessionMeta, name)).map(
+        (column) => `s."${column}" as "${SESSION_PREFIX}${column}"`,
+      ),
     ];
-    this.sql =
-      `select ${select.join(', ')} from "${sessions.tableName}" s join "${users.tableName}" u` +
-      ` on u."${column(users, 'id')}" = s."${column(sessions, 'user')}" where s."${column(sessions, 'id')}" = ?`;
+    this.text =
+      `select ${select.join(', ')} from "${this.sessionMeta.tableName}" s join "${this.userMeta.tableName}" u` +
+      ` on u."${columnOf(this.userMeta, 'id')}" = s."${columnOf(this.sessionMeta, 'user')}"` +
+      ` where s."${columnOf(this.sessionMeta, 'id')}" = $1`;
   }
 
-  /** The managed entities of one result row. */
-  map(em: SqlEntityManager, row: Readonly<Record<string, unknown>>): Viewer {
+  /** The query of one ORM's metadata, built once. */
+  static of(metadata: MetadataStorage): ViewerQuery {
+    let query = queries.get(metadata);
+    if (!query) {
+      query = new ViewerQuery(metadata);
+      queries.set(metadata, query);
+    }
+    return query;
+  }
+
+  /** The snapshot of one result row, its values converted as the ORM converts them (dates, booleans), no entity made. */
+  viewerOf(comparator: EntityComparator, row: Readonly<Record<string, unknown>>): Viewer {
     const userRow: Record<string, unknown> = {};
-    for (const column of this.userColumns) userRow[column] = row[USER_PREFIX + column];
     const sessionRow: Record<string, unknown> = {};
-    for (const column of this.sessionColumns) sessionRow[column] = row[SESSION_PREFIX + column];
-    const user = em.map(User, userRow);
-    const session = em.map(Session, { ...sessionRow, user });
-    return { user, session };
+    for (const [alias, value] of Object.entries(row)) {
+      if (alias.startsWith(USER_PREFIX)) userRow[alias.slice(USER_PREFIX.length)] = value;
+      else sessionRow[alias.slice(SESSION_PREFIX.length)] = value;
+    }
+    const user = comparator.mapResult(this.userMeta, userRow) as Record<string, unknown>;
+    const session = comparator.mapResult(this.sessionMeta, sessionRow) as Record<string, unknown>;
+    return {
+      user: new UserSnapshot(user),
+      session: Object.freeze({
+        id: session['id'],
+        userId: session['user'],
+        createdAt: session['createdAt'],
+        lastUsedAt: session['lastUsedAt'],
+        expiresAt: session['expiresAt'],
+        revokedAt: session['revokedAt'],
+        refreshTransport: session['refreshTransport'],
+        amr: session['amr'],
+      }) as ViewerSession,
+    };
+  }
+
+  /** The snapshot of a user and session just written (a sign-in), with the same properties as a row gives. */
+  viewerOfEntities(user: User, session: Session): Viewer {
+    const properties: Record<string, unknown> = {};
+    for (const name of this.userProperties) properties[name] = user[name as keyof User];
+    return {
+      user: new UserSnapshot(properties),
+      session: Object.freeze({
+        id: session.id,
+        userId: user.id,
+        createdAt: session.createdAt,
+        lastUsedAt: session.lastUsedAt,
+        expiresAt: session.expiresAt,
+        revokedAt: session.revokedAt,
+        refreshTransport: session.refreshTransport,
+        amr: session.amr,
+      }),
+    };
+  }
+}
+
+/**
+ * Reads the viewer of verified access claims on every authenticated request: one indexed lookup,
+ * a prepared statement on a PostgreSQL server (`preparedStatements`), mapped to a snapshot. A
+ * revoked or expired session, a disabled account or a changed role is seen on the very next
+ * request, since nothing is cached between requests.
+ */
+export class ViewerReader {
+  private readonly query: ViewerQuery;
+  private readonly statement: PreparedStatement<Record<string, unknown>>;
+
+  constructor(
+    private readonly orm: Orm,
+    preparedStatements: boolean,
+  ) {
+    this.query = ViewerQuery.of(orm.getMetadata());
+    this.statement = new PreparedStatement(orm, 'viewer', this.query.text, preparedStatements);
+  }
+
+  async read(claims: AccessClaims): Promise<Viewer> {
+    if (!isUuid(claims.sid)) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
+    const [row] = await this.statement.rows([claims.sid]);
+    if (!row) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
+    const viewer = this.query.viewerOf(this.orm.em.getComparator(), row);
+    const refusal = accessRefusal(viewer.session, viewer.user.isActive, claims);
+    if (refusal) throw refusal;
+    return viewer;
   }
 }

@@ -4,6 +4,7 @@ import { Role } from '../access/role';
 import type { Context } from '../context';
 import type { ConnectionShape } from '../graphql/connection';
 import { User } from './user.entity';
+import type { UserSnapshot } from './user.snapshot';
 import type { UserService } from './user.service';
 import { UserConnection, UsersArgs } from './user.types';
 
@@ -13,19 +14,19 @@ export class UserResolver {
 
   @Query(() => User, { nullable: true, description: 'The signed-in user.' })
   @Auth()
-  async me(@Ctx() ctx: Context): Promise<User> {
+  async me(@Ctx() ctx: Context): Promise<UserSnapshot> {
     return (await ctx.auth.viewer()).user;
   }
 
   @Query(() => UserConnection, { nullable: true, description: 'Every account, newest last.' })
   @Auth({ roles: [Role.MODERATOR, Role.ADMIN] })
   users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: Context): Promise<ConnectionShape<User>> {
-    return this.userService.list(ctx.em, args);
+    return this.userService.list(ctx.unitOfWork.em, args);
   }
 
   @Query(() => User, { nullable: true, description: 'One account by id; null when there is none.' })
   @Auth({ roles: [Role.MODERATOR, Role.ADMIN] })
   user(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<User | null> {
-    return this.userService.findById(ctx.em, id);
+    return this.userService.findById(ctx.unitOfWork.em, id);
   }
 }

@@ -24,6 +24,7 @@ import { PasswordHasher } from './credentials/password.hasher';
 import { SecretBox } from './credentials/secret-box';
 import { TokenCodec } from './credentials/token.codec';
 import { openDatabase, type Orm } from './db/orm';
+import { compiledExecutionPlugin } from './graphql/compiled-execution.plugin';
 import { errorLoggingPlugin } from './graphql/error-logging.plugin';
 import { formatError } from './graphql/format-error';
 import { OperationsInFlight } from './graphql/operations-in-flight.plugin';
@@ -214,6 +215,7 @@ export async function createApp(
         errorLoggingPlugin(logger),
         overloadStatusPlugin(),
         operations.plugin(),
+        ...(config.graphqlJit ? [compiledExecutionPlugin({ schema, formatError, logger })] : []),
       ],
     });
     await apollo.start();

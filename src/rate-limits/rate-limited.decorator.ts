@@ -25,11 +25,6 @@ export const emailOfInput = ({ input }: { input: { email: string } }): string =>
 /** The account of an operation of the signed-in viewer: their user id. */
 export const signedInUser = async (_args: unknown, ctx: Context): Promise<string> => (await ctx.auth.viewer()).user.id;
 
-/** True when calls of this field take rate-limit attempts: running its resolver twice would count twice. */
-export function isRateLimitedField(field: { readonly extensions: Readonly<Record<string, unknown>> }): boolean {
-  return field.extensions[EXTENSION] !== undefined;
-}
-
 /**
  * Takes the attempts of a rate-limited operation before its resolver runs. Built once in
  * createApp with the app's limiter; type-graphql finds it in the app's container.

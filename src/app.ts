@@ -1,7 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type http from 'node:http';
 import { AdminResolver } from './admin/admin.resolver';
@@ -25,11 +24,13 @@ import { PasswordHasher } from './credentials/password.hasher';
 import { SecretBox } from './credentials/secret-box';
 import { TokenCodec } from './credentials/token.codec';
 import { openDatabase, type Orm } from './db/orm';
+import { compiledExecutionPlugin } from './graphql/compiled-execution.plugin';
 import { errorLoggingPlugin } from './graphql/error-logging.plugin';
 import { formatError } from './graphql/format-error';
 import { OperationsInFlight } from './graphql/operations-in-flight.plugin';
 import { overloadStatusPlugin } from './graphql/overload-status.plugin';
 import { graphqlLimits } from './graphql/limits';
+import { apolloHandler } from './http/apollo-express';
 import { corsAllowlist } from './http/cors';
 import { directiveGuard } from './http/directive-guard';
 import { HttpDrain } from './http/drain';
@@ -178,6 +179,8 @@ export async function createApp(
     const placeholders = httpServer.listeners('request');
     const drain = new HttpDrain(httpServer, logger);
     app.disable('x-powered-by');
+    // Nothing here is cacheable by validator: /graphql answers `no-store`, the probes change.
+    app.set('etag', false);
     app.use(securityHeaders(config.isProduction));
     app.set('trust proxy', config.trustProxy);
 
@@ -213,17 +216,19 @@ export async function createApp(
         errorLoggingPlugin(logger),
         overloadStatusPlugin(),
         operations.plugin(),
+        ...(config.graphqlJit ? [compiledExecutionPlugin({ schema, formatError, logger })] : []),
       ],
     });
     await apollo.start();
 
-    app.use(requestIds());
-    app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining, config.databaseUrl ? undefined : config.dataDir));
-    // After the probes (always answered), before any body is read; counted once the body is in.
+    // /graphql is routed first: it carries nearly all the traffic and needs none of what serves the
+    // probes. Admission is refused on arrival, before any body is read; counted once the body is in.
     const inFlight = requestsInFlight(config.maxRequestsInFlight);
-    app.use(inFlight.admit);
+    const requestId = requestIds();
     app.use(
       '/graphql',
+      requestId,
+      inFlight.admit,
       // Responses may carry tokens: no cache, shared or private, may keep them.
       (_req, res, next) => {
         res.setHeader('cache-control', 'no-store');
@@ -233,7 +238,7 @@ export async function createApp(
       express.json({ limit: BODY_LIMIT }),
       inFlight.count,
       directiveGuard(schema),
-      expressMiddleware(apollo, {
+      apolloHandler(apollo, {
         context: contextBuilder({
           orm,
           tokens: services.tokens,
@@ -242,6 +247,10 @@ export async function createApp(
         }),
       }),
     );
+    app.use(requestId);
+    app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining, config.databaseUrl ? undefined : config.dataDir));
+    // After the probes (always answered).
+    app.use(inFlight.admit);
     app.use(httpErrors(logger));
     // Only the placeholder goes: Apollo's drain plugin listens to 'request' too (it counts requests per connection).
     for (const placeholder of placeholders) httpServer.off('request', placeholder as (...args: unknown[]) => void);

@@ -90,6 +90,8 @@ export interface Config {
   };
   /** Requests handled at once (probes excepted); beyond them 503 at once. 0: no cap. */
   readonly maxRequestsInFlight: number;
+  /** GRAPHQL_JIT: queries Apollo has seen before run compiled by graphql-jit (default true). */
+  readonly graphqlJit: boolean;
   readonly rateLimits: RateLimits | 'off';
   /** IPv6 clients count in rate limits by this prefix length (RATE_LIMIT_IPV6_PREFIX, default 64). */
   readonly rateLimitIpv6Prefix: number;
@@ -308,6 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queueTimeoutMs: parseDuration('PASSWORD_HASH_QUEUE_TIMEOUT', get('PASSWORD_HASH_QUEUE_TIMEOUT') ?? '5s'),
   });
   const maxRequestsInFlight = parseInteger('MAX_REQUESTS_IN_FLIGHT', get('MAX_REQUESTS_IN_FLIGHT') ?? '128', 0, 1_000_000);
+  const graphqlJit = parseChoice('GRAPHQL_JIT', get('GRAPHQL_JIT') ?? 'true', ['true', 'false']) === 'true';
 
   const adminEmail = get('BOOTSTRAP_ADMIN_EMAIL');
   const adminPassword = get('BOOTSTRAP_ADMIN_PASSWORD');
@@ -413,6 +416,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bcryptCost,
     passwordHashing,
     maxRequestsInFlight,
+    graphqlJit,
     rateLimits,
     rateLimitIpv6Prefix,
     mfa: Object.freeze({ encryptionKey: mfaEncryptionKey, issuer: mfaIssuer }),

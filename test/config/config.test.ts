@@ -488,3 +488,12 @@ describe('WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS', () => {
     expect(configError({ NODE_ENV: 'production', WEBAUTHN_ORIGINS: 'https://example.com' }).variable).toBe('WEBAUTHN_RP_ID');
   });
 });
+
+describe('GRAPHQL_JIT', () => {
+  it('is on by default, off with false, and refuses anything else, naming it', () => {
+    expect(load({}).graphqlJit).toBe(true);
+    expect(load({ GRAPHQL_JIT: 'false' }).graphqlJit).toBe(false);
+    expect(load({ GRAPHQL_JIT: 'true' }).graphqlJit).toBe(true);
+    expect(configError({ GRAPHQL_JIT: 'off' }).message).toMatch(/^GRAPHQL_JIT /);
+  });
+});

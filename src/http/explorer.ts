@@ -81,8 +81,10 @@ export function explorerRoutes(bundle: ExplorerBundle, schema: GraphQLSchema, op
   let introspection: string | undefined;
 
   const router = Router();
-  router.get('/graphql', (req, res, next) => {
-    if (!wantsPage(req)) {
+  // Middleware rather than router.get: a route would make the router answer OPTIONS /graphql itself
+  // (Express's automatic Allow response), and CORS preflights would never reach the CORS middleware.
+  router.use('/graphql', (req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path !== '/' || !wantsPage(req)) {
       next();
       return;
     }

@@ -109,6 +109,17 @@ describe('outside production, by default (EXPLORER=sandbox)', () => {
     const post = await gql(sandbox, '{ __typename }');
     expect(post.data).toEqual({ __typename: 'Query' });
   });
+
+  it('leaves CORS preflights to the CORS middleware', async () => {
+    const origin = 'http://localhost:5173';
+    const res = await fetch(`${sandbox.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(res.headers.get('allow')).toBeNull();
+  });
 });
 
 describe('EXPLORER=graphiql', () => {

@@ -1,7 +1,8 @@
 // GraphiQL, bundled with its editor (Monaco) and the editor's web workers: every file comes from this
 // origin. Requests go to the endpoint with the browser's cookies of this origin (cookie mode's refresh
-// cookie, scoped to /graphql), and headers typed into the Headers tab (bearer mode) are never
-// written to localStorage.
+// cookie, scoped to /graphql). Nothing typed is written to the browser's storage: GraphiQL's history
+// keeps each query with its headers, and queries here carry passwords (login) and tokens (headers,
+// refreshToken(token:)); tabs and history live in memory and go with the page.
 import 'graphiql/setup-workers/vite';
 import 'graphiql/style.css';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
@@ -9,6 +10,31 @@ import { GraphiQL } from 'graphiql';
 import { buildClientSchema, type GraphQLSchema, type IntrospectionQuery } from 'graphql';
 import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
+
+/** GraphiQL's storage (tabs, history, settings) in memory instead of localStorage. */
+class MemoryStorage {
+  private readonly items = new Map<string, string>();
+
+  get length(): number {
+    return this.items.size;
+  }
+
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+
+  clear(): void {
+    this.items.clear();
+  }
+}
 
 /** The schema for the Docs pane, with each field's `@authorized` rule in its description. */
 const SCHEMA_URL = '/explorer/schema.json';
@@ -65,7 +91,7 @@ export async function mountGraphiql(container: HTMLElement, endpoint: string, no
       fetcher,
       schema,
       defaultQuery: DEFAULT_QUERY,
-      // Tokens typed into the Headers tab stay in memory only.
+      storage: new MemoryStorage(),
       shouldPersistHeaders: false,
       showPersistHeadersSettings: false,
       defaultEditorToolsVisibility: 'headers',

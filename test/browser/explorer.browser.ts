@@ -146,6 +146,13 @@ describe('the explorer, offline, in headless Chromium', () => {
     expect(refresh.body).toEqual({ data: { refreshToken: { refreshToken: null, user: { email: account.email, name: 'Ada Lovelace' } } } });
     expect((await refreshCookie())?.value).not.toBe(cookie.value);
     await page.screenshot({ path: path.join(ARTIFACTS, 'explorer-cookie.png') });
+
+    // The password typed into the login and the bearer token typed into the headers (GraphiQL's history
+    // keeps both) are written to no storage of the browser: they go with the page.
+    const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })');
+    expect(stored).not.toContain(account.password);
+    expect(stored).not.toContain(account.accessToken);
+    expect(stored).not.toContain('tokenTransport');
   });
 
   test('with EXPLORER=graphiql, loads GraphiQL at once and asks nothing of the outside world', async () => {

@@ -1,12 +1,14 @@
 # syntax=docker/dockerfile:1
 
-# Build: every dependency (TypeScript included), then compile src/ to dist/.
+# Build: every dependency (TypeScript and Vite included), then compile src/ to dist/ and bundle the
+# explorer page (explorer/: GraphiQL with its editor) into dist/explorer, which the API serves itself.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY explorer ./explorer
 RUN npm run build
 
 # Runtime: production dependencies and the compiled code only, run as the unprivileged `node` user.

@@ -1,6 +1,5 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import express from 'express';
 import type http from 'node:http';
 import { AdminResolver } from './admin/admin.resolver';
@@ -35,6 +34,7 @@ import { corsAllowlist } from './http/cors';
 import { directiveGuard } from './http/directive-guard';
 import { HttpDrain } from './http/drain';
 import { httpErrors } from './http/error-middleware';
+import { explorerRoutes, readExplorerBundle } from './http/explorer';
 import { createHttpServer } from './http/http-server';
 import { probes } from './http/probes';
 import { requestIds } from './http/request-id';
@@ -147,6 +147,8 @@ export async function createApp(
   logger: Logger = createLogger(config),
   options: { readonly httpServer?: http.Server } = {},
 ): Promise<App> {
+  // Before anything opens: a missing bundle stops start-up with nothing to clean up.
+  const explorer = config.explorer === 'off' ? undefined : readExplorerBundle(config.explorer);
   const orm = await openDatabase(config, logger);
   const passwords = new PasswordHasher(config.bcryptCost, config.passwordHashing, logger);
   let rateLimits: RateLimiter | undefined;
@@ -209,10 +211,8 @@ export async function createApp(
         ...limits.plugins,
         // Its per-field hooks cost every request; responses are `Cache-Control: no-store` anyway.
         ApolloServerPluginCacheControlDisabled(),
-        // Development: the embedded Sandbox runs on this origin, so it may send the refresh cookie.
-        config.isProduction
-          ? ApolloServerPluginLandingPageDisabled()
-          : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true }),
+        // Browsers get the explorer's page instead (EXPLORER; src/http/explorer.ts).
+        ApolloServerPluginLandingPageDisabled(),
         errorLoggingPlugin(logger),
         overloadStatusPlugin(),
         operations.plugin(),
@@ -225,6 +225,8 @@ export async function createApp(
     // probes. Admission is refused on arrival, before any body is read; counted once the body is in.
     const inFlight = requestsInFlight(config.maxRequestsInFlight);
     const requestId = requestIds();
+    // A browser's GET /graphql gets the explorer's page (EXPLORER; off in production by default).
+    if (explorer) app.use(explorerRoutes(explorer, schema, { introspection: !config.isProduction }));
     app.use(
       '/graphql',
       requestId,

@@ -11,6 +11,12 @@ import { createHttpServer } from './http/http-server';
 import { startingHandler } from './http/starting';
 import { createLogger } from './logger';
 
+/** What the start-up banner tells people to open the endpoint in a browser for (EXPLORER). */
+const EXPLORER_NAMES = {
+  sandbox: 'Apollo Sandbox (or the bundled GraphiQL when Apollo’s CDN is out of reach)',
+  graphiql: 'GraphiQL',
+} as const;
+
 /** A start-up failure whose message says it all (no stack, no library wrapping). */
 class StartupError extends Error {}
 
@@ -89,14 +95,13 @@ async function main(): Promise<void> {
       database: config.databaseUrl ? `postgresql (${redactedDatabaseUrl(config.databaseUrl)})` : `embedded (${config.dataDir})`,
       rateLimitStore: config.rateLimits === 'off' ? 'off' : config.redisUrl ? 'redis' : 'memory',
       env: config.nodeEnv,
+      ...(config.explorer === 'off' ? {} : { explorer: localUrl }),
       ...(config.isProduction
         ? {}
-        : {
-            sandbox: localUrl,
-            studio: `https://studio.apollographql.com/sandbox/explorer?endpoint=${encodeURIComponent(localUrl)}`,
-          }),
+        : { studio: `https://studio.apollographql.com/sandbox/explorer?endpoint=${encodeURIComponent(localUrl)}` }),
     },
-    `GraphQL API ready at ${url}` + (config.isProduction ? '' : `; open ${localUrl} in a browser for Apollo Sandbox`),
+    `GraphQL API ready at ${url}` +
+      (config.explorer === 'off' ? '' : `; open ${localUrl} in a browser for ${EXPLORER_NAMES[config.explorer]}`),
   );
 
   const shutdown = (signal: NodeJS.Signals): void => {

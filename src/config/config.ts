@@ -23,6 +23,7 @@ import { parseSigningKeys, type SigningKey } from './signing-keys';
 export { ConfigError } from './env';
 
 export type NodeEnv = 'development' | 'production' | 'test';
+export type ExplorerMode = 'sandbox' | 'graphiql' | 'off';
 
 export interface Config {
   readonly nodeEnv: NodeEnv;
@@ -145,6 +146,12 @@ export interface Config {
   readonly mailPollIntervalMs: number;
   readonly mailRetryDelayMs: number;
   readonly mailMaxAttempts: number;
+  /**
+   * The page a browser gets on GET /graphql (EXPLORER): `sandbox`, Apollo Sandbox from Apollo's CDN
+   * falling back to the bundled GraphiQL when the CDN does not answer (the default outside
+   * production); `graphiql`, the bundled GraphiQL only; `off`, no page (the production default).
+   */
+  readonly explorer: ExplorerMode;
   /** Problems worth a log line at start-up (outside production; in production they stop start-up). */
   readonly warnings: readonly string[];
 }
@@ -328,6 +335,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapAdmin = Object.freeze({ email: normalizeEmail(adminEmail), password: adminPassword });
   }
 
+  const explorer = parseChoice<ExplorerMode>('EXPLORER', get('EXPLORER') ?? (isProduction ? 'off' : 'sandbox'), [
+    'sandbox',
+    'graphiql',
+    'off',
+  ]);
+  if (explorer === 'sandbox' && isProduction) {
+    throw new ConfigError(
+      'EXPLORER',
+      'may not be sandbox in production (introspection is off and Sandbox loads its code from Apollo’s CDN): use graphiql or off',
+    );
+  }
+
   const corsRaw = get('CORS_ORIGINS');
   const corsOrigins = corsRaw !== undefined ? parseOrigins('CORS_ORIGINS', corsRaw) : isProduction ? [] : DEVELOPMENT_CORS_ORIGINS;
 
@@ -438,6 +457,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailPollIntervalMs,
     mailRetryDelayMs,
     mailMaxAttempts,
+    explorer,
     warnings: Object.freeze(warnings),
   });
 }

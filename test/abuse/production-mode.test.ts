@@ -61,17 +61,15 @@ describe('landing page', () => {
     expect(text).not.toMatch(/<html|sandbox|apollographql/i);
   });
 
-  it('serves Sandbox in development, and the header CSP lets through what the page loads', async () => {
+  it('serves the explorer in development, Sandbox by default, and the page CSP lets through what it loads', async () => {
     const res = await browserGet(development);
     expect(res.status).toBe(200);
     const html = await res.text();
-    expect(html).toContain('embeddable-sandbox');
+    expect(html).toContain('data-mode="sandbox"');
     const csp = directives(res.headers.get('content-security-policy'));
-    const scriptOrigins = [...html.matchAll(/<script[^>]* src="(https:\/\/[^/"]+)\//g)].map((m) => m[1]);
-    expect(scriptOrigins.length).toBeGreaterThan(0);
-    for (const origin of scriptOrigins) expect(csp['script-src']).toContain(origin);
-    // Apollo's page runs nonce-tagged inline scripts and frames Sandbox from Apollo's origin.
-    expect(csp['script-src']).toContain("'unsafe-inline'");
+    // Scripts from this origin only (the bundle, test/http/explorer.test.ts), and Sandbox's from its CDN.
+    expect(csp['script-src']).toEqual(["'self'", 'https://embeddable-sandbox.cdn.apollographql.com']);
+    expect(csp['script-src']).not.toContain("'unsafe-inline'");
     expect(csp['frame-src']).toContain('https://sandbox.embed.apollographql.com');
     expect(csp['upgrade-insecure-requests']).toBeUndefined();
   });
@@ -196,8 +194,11 @@ describe('Apollo Sandbox in development', () => {
 
   it('offers the embedded Sandbox with cookies on, on its own origin', async () => {
     const html = await (await fetch(`${development.url}/graphql`, { headers: { accept: 'text/html' } })).text();
-    expect(html).toContain('embeddable-sandbox');
-    expect(html).toMatch(/includeCookies["']?\s*:\s*true/);
+    // The page's entry script (explorer/src/sandbox.ts, minified) embeds Sandbox from Apollo's CDN.
+    const entry = /<script type="module"[^>]* src="([^"]+)"/.exec(html)?.[1];
+    const script = await (await fetch(`${development.url}${entry ?? '/missing'}`)).text();
+    expect(script).toContain('https://embeddable-sandbox.cdn.apollographql.com/');
+    expect(script).toMatch(/includeCookies["']?\s*:\s*(true|!0)/);
   });
 
   it('lets studio.apollographql.com query with a bearer token in development, not in production', async () => {

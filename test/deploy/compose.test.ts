@@ -163,6 +163,20 @@ describe('Dockerfile', () => {
     expect(() => read(path.join(build.compilerOptions.rootDir, 'main.ts'))).not.toThrow();
   });
 
+  it('bundles the explorer in the build stage, into the dist/ that the runtime stage copies', () => {
+    const build = instructions.slice(0, instructions.indexOf(must(stages.at(-1), 'the runtime stage')));
+    const copiesExplorer = build.findIndex((i) => i.keyword === 'COPY' && /^explorer\s/.test(i.args));
+    const builds = build.findIndex((i) => i.keyword === 'RUN' && /\bnpm run build\b/.test(i.args));
+    expect(copiesExplorer).toBeGreaterThanOrEqual(0);
+    expect(copiesExplorer).toBeLessThan(builds);
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts['build']).toMatch(/&& npm run build:explorer$/);
+    expect(scripts['build:explorer']).toMatch(/^vite build explorer\b/);
+    // explorer/vite.config.mjs writes the bundle where src/http/explorer.ts reads it: dist/explorer.
+    expect(read('explorer/vite.config.mjs')).toMatch(/outDir: path\.resolve\(import\.meta\.dirname, '\.\.\/dist\/explorer'\)/);
+    expect(args('COPY')).toContain('--from=build /app/dist ./dist');
+  });
+
   it('has a health check that passes against a running API and fails once it stops', async () => {
     const healthcheck = must(args('HEALTHCHECK')[0], 'the HEALTHCHECK instruction');
     const command = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD') + 3)) as string[];

@@ -9,7 +9,6 @@ import { createApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config/config';
 import { openDatabase } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
-import { must } from './must';
 
 /** Secrets used by every test app; tests that forge tokens sign with these or with others. */
 export const TEST_ACCESS_SECRET = 'test-access-secret-0123456789-abcdefghijklmnop';
@@ -30,8 +29,11 @@ export interface TestApp {
 /** True when the suite runs against a PostgreSQL server (DATABASE_URL set), false on PGlite. */
 export const onServer = Boolean(process.env['DATABASE_URL']);
 
+/** The PostgreSQL server of the suite, or the local one when the suite runs on PGlite. */
+export const SERVER_DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
 async function adminQuery(sql: string): Promise<void> {
-  const client = new Client({ connectionString: process.env['DATABASE_URL'] });
+  const client = new Client({ connectionString: SERVER_DATABASE_URL });
   await client.connect();
   try {
     await client.query(sql);
@@ -66,10 +68,10 @@ async function pgliteTemplate(): Promise<string | undefined> {
  * of the migrated template (`empty`: nothing, so the app runs initdb and every migration itself).
  */
 export async function freshDatabase(
-  options: { empty?: boolean } = {},
+  options: { empty?: boolean; server?: boolean } = {},
 ): Promise<{ dataDir: string; databaseUrl: string | undefined; drop(): Promise<void> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'auth-api-test-'));
-  if (!onServer) {
+  if (!onServer && !options.server) {
     const template = options.empty ? undefined : await pgliteTemplate();
     if (template) cpSync(template, path.join(dataDir, 'pglite'), { recursive: true });
     return {
@@ -82,7 +84,7 @@ export async function freshDatabase(
   }
   const name = `test_${randomBytes(6).toString('hex')}`;
   await adminQuery(`create database "${name}"`);
-  const url = new URL(must(process.env['DATABASE_URL'], 'DATABASE_URL'));
+  const url = new URL(SERVER_DATABASE_URL);
   url.pathname = `/${name}`;
   return {
     dataDir,
@@ -101,6 +103,8 @@ export interface StartOptions {
   readonly logLines?: string[];
   /** Reuse an existing database instead of a fresh one (restart tests). */
   readonly database?: { dataDir: string; databaseUrl: string | undefined };
+  /** A fresh database on the PostgreSQL server even when the suite runs on PGlite (server-only behaviour). */
+  readonly server?: boolean;
 }
 
 export function testEnv(
@@ -139,7 +143,7 @@ function linesInto(lines: string[]): Writable {
 
 /** Starts the real app on an ephemeral port over a real database. */
 export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
-  const fresh = options.database ? undefined : await freshDatabase();
+  const fresh = options.database ? undefined : await freshDatabase({ server: options.server });
   const database = options.database ?? { dataDir: fresh?.dataDir ?? '', databaseUrl: fresh?.databaseUrl };
   const config = loadConfig(testEnv(database, options.env));
   const logger = options.logLines ? createLogger(config, linesInto(options.logLines)) : createLogger(config);

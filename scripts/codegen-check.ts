@@ -2,11 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { generate } from '@graphql-codegen/cli';
 import ts from 'typescript';
-import { CODEGEN_OUTPUT, CODEGEN_SCHEMA, codegenConfig } from '../codegen';
+import { CODEGEN_CLIENTS, codegenConfig, EXAMPLE_CLIENT, type CodegenClient } from '../codegen';
 
 const ROOT = path.resolve(__dirname, '..');
-const GENERATED_DIR = path.join(ROOT, CODEGEN_OUTPUT);
-const CONSUMERS_DIR = path.join(ROOT, 'examples', 'operations');
 
 export interface CodegenCheckResult {
   readonly ok: boolean;
@@ -19,25 +17,30 @@ interface GeneratedFile {
   readonly content: string;
 }
 
-/** Regenerates the example client in memory from `schema`: file path (absolute) -> content. */
-async function generateInMemory(schema: string): Promise<Map<string, string>> {
+/** Regenerates `client` in memory: file path (absolute) -> content. */
+async function generateInMemory(client: CodegenClient): Promise<Map<string, string>> {
   // Validates every operation against the schema: an unknown field, argument or type throws here.
   // With saveToFile false, generate resolves to the files it would write (its typings say `any`).
-  const outputs = (await generate({ ...codegenConfig(schema), cwd: ROOT, silent: true, verbose: false }, false)) as GeneratedFile[];
+  const outputs = (await generate({ ...codegenConfig([client]), cwd: ROOT, silent: true, verbose: false }, false)) as GeneratedFile[];
   return new Map(outputs.map((output) => [path.resolve(ROOT, output.filename), output.content]));
 }
 
 function typeScriptFilesIn(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.ts'))
-    .map((file) => path.join(dir, file));
+  let files: string[];
+  try {
+    files = readdirSync(dir, { recursive: true, encoding: 'utf8' });
+  } catch {
+    return []; // not generated yet
+  }
+  return files.filter((file) => file.endsWith('.ts')).map((file) => path.join(dir, file));
 }
 
 /**
- * Type-checks the consumers in examples/operations against `generated` instead of the files on disk,
- * so a schema given with --schema never touches the committed output.
+ * Type-checks the client's consumers (and `extraConsumers`) against `generated` instead of the files
+ * on disk, so a schema given with --schema never touches the committed output.
  */
-function typeCheckConsumers(generated: Map<string, string>): string[] {
+function typeCheckConsumers(client: CodegenClient, generated: Map<string, string>, extraConsumers: ReadonlyMap<string, string>): string[] {
+  const generatedDir = path.join(ROOT, client.output);
   const parsed = ts.getParsedCommandLineOfConfigFile(
     path.join(ROOT, 'tsconfig.json'),
     { noEmit: true },
@@ -49,20 +52,24 @@ function typeCheckConsumers(generated: Map<string, string>): string[] {
     },
   );
   if (!parsed) throw new Error('cannot read tsconfig.json');
-  const inGeneratedDir = (file: string): boolean => path.resolve(file).startsWith(GENERATED_DIR);
+  const inGeneratedDir = (file: string): boolean => path.resolve(file).startsWith(generatedDir);
+  // The fresh output and the extra consumers live in memory; everything else is read from disk.
+  const inMemory = new Map([...generated, ...extraConsumers]);
+  const memoryHas = (file: string): boolean => inGeneratedDir(file) || inMemory.has(path.resolve(file));
   const disk = ts.createCompilerHost(parsed.options);
   const host: ts.CompilerHost = {
     ...disk,
-    fileExists: (file) => (inGeneratedDir(file) ? generated.has(path.resolve(file)) : disk.fileExists(file)),
-    readFile: (file) => (inGeneratedDir(file) ? generated.get(path.resolve(file)) : disk.readFile(file)),
+    fileExists: (file) => (memoryHas(file) ? inMemory.has(path.resolve(file)) : disk.fileExists(file)),
+    readFile: (file) => (memoryHas(file) ? inMemory.get(path.resolve(file)) : disk.readFile(file)),
     getSourceFile: (file, languageVersion, onError, shouldCreate) => {
-      const content = inGeneratedDir(file) ? generated.get(path.resolve(file)) : undefined;
+      const content = memoryHas(file) ? inMemory.get(path.resolve(file)) : undefined;
       return content === undefined
         ? disk.getSourceFile(file, languageVersion, onError, shouldCreate)
         : ts.createSourceFile(file, content, languageVersion, true);
     },
   };
-  const program = ts.createProgram([...typeScriptFilesIn(CONSUMERS_DIR), ...generated.keys()], parsed.options, host);
+  const consumers = typeScriptFilesIn(path.join(ROOT, client.consumers)).filter((file) => !inGeneratedDir(file));
+  const program = ts.createProgram([...consumers, ...extraConsumers.keys(), ...generated.keys()], parsed.options, host);
   return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
     const code = `error TS${String(diagnostic.code)}`;
@@ -73,9 +80,9 @@ function typeCheckConsumers(generated: Map<string, string>): string[] {
   });
 }
 
-/** What differs between the fresh generation and the committed examples/generated/. */
-function staleFiles(generated: Map<string, string>): string[] {
-  const committed = typeScriptFilesIn(GENERATED_DIR);
+/** What differs between the fresh generation and the committed output folder. */
+function staleFiles(client: CodegenClient, generated: Map<string, string>): string[] {
+  const committed = typeScriptFilesIn(path.join(ROOT, client.output));
   const names = new Set([...committed, ...generated.keys()]);
   return [...names]
     .filter((file) => !generated.has(file) || !committed.includes(file) || readFileSync(file, 'utf8') !== generated.get(file))
@@ -84,47 +91,66 @@ function staleFiles(generated: Map<string, string>): string[] {
 }
 
 export interface CodegenCheckOptions {
-  /** The schema to generate from; default: the committed schema.graphql. */
+  /** The client to check; default: the example client of examples/operations (codegen.ts). */
+  readonly client?: CodegenClient;
+  /** The schema to generate from; default: the client's committed schema. */
   readonly schema?: string;
-  /** Also fail when examples/generated/ differs from the fresh output; default: only for the committed schema. */
+  /** More operation files to generate (e.g. one the client's schema should refuse). */
+  readonly extraDocuments?: readonly string[];
+  /** More TypeScript to type-check against the fresh output, in memory: absolute path -> source. */
+  readonly extraConsumers?: ReadonlyMap<string, string>;
+  /** Also fail when the output folder differs from the fresh output; default: only for the committed schema. */
   readonly compareWithCommitted?: boolean;
 }
 
 /**
- * Regenerates the typed documents for examples/operations from the schema, validates the operations
- * against it and type-checks the example consumers against the fresh output, all in memory.
+ * Regenerates a client's typed documents from the schema, validates its operations against it and
+ * type-checks its consumers against the fresh output, all in memory.
  */
 export async function codegenCheck(options: CodegenCheckOptions = {}): Promise<CodegenCheckResult> {
-  const schema = options.schema ?? CODEGEN_SCHEMA;
+  const committed = options.client ?? EXAMPLE_CLIENT;
+  const client: CodegenClient = {
+    ...committed,
+    schema: options.schema ?? committed.schema,
+    documents: [...committed.documents, ...(options.extraDocuments ?? [])],
+  };
   let generated: Map<string, string>;
   try {
-    generated = await generateInMemory(schema);
+    generated = await generateInMemory(client);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, problems: [`the example operations do not match ${schema}:\n${message.trim()}`] };
+    return { ok: false, problems: [`the operations of ${client.output} do not match ${client.schema}:\n${message.trim()}`] };
   }
-  const problems = typeCheckConsumers(generated);
-  if (options.compareWithCommitted ?? path.resolve(ROOT, schema) === path.resolve(ROOT, CODEGEN_SCHEMA)) {
-    const stale = staleFiles(generated);
+  const problems = typeCheckConsumers(client, generated, options.extraConsumers ?? new Map());
+  if (options.compareWithCommitted ?? path.resolve(ROOT, client.schema) === path.resolve(ROOT, committed.schema)) {
+    const stale = staleFiles(client, generated);
     if (stale.length > 0) {
-      problems.push(`${CODEGEN_OUTPUT} is stale (${stale.join(', ')}): run \`npm run codegen\` and commit it.`);
+      problems.push(`${client.output} is stale (${stale.join(', ')}): run \`npm run codegen\` and commit it.`);
     }
   }
   return { ok: problems.length === 0, problems };
 }
 
-/** `codegen:check [--schema file]`: exit code 1 and the problems on stderr when the check fails. */
+/**
+ * `codegen:check`: every client of codegen.ts against its committed schema; `--schema file`: the
+ * example client against a candidate schema. Exit code 1 and the problems on stderr when it fails.
+ */
 async function main(): Promise<void> {
   const flag = process.argv.indexOf('--schema');
-  const schema = flag === -1 ? CODEGEN_SCHEMA : process.argv[flag + 1];
-  if (!schema) throw new Error('usage: codegen-check [--schema <file.graphql>]');
-  const result = await codegenCheck({ schema });
-  if (!result.ok) {
-    process.stderr.write(`codegen check failed:\n\n${result.problems.join('\n\n')}\n`);
+  const schema = flag === -1 ? undefined : process.argv[flag + 1];
+  if (flag !== -1 && !schema) throw new Error('usage: codegen-check [--schema <file.graphql>]');
+  const checks: { client: CodegenClient; schema?: string }[] =
+    schema === undefined ? CODEGEN_CLIENTS.map((client) => ({ client })) : [{ client: EXAMPLE_CLIENT, schema }];
+  const problems: string[] = [];
+  for (const check of checks) problems.push(...(await codegenCheck(check)).problems);
+  if (problems.length > 0) {
+    process.stderr.write(`codegen check failed:\n\n${problems.join('\n\n')}\n`);
     process.exitCode = 1;
     return;
   }
-  process.stdout.write(`${CODEGEN_OUTPUT} is up to date; the example operations and consumers compile against ${schema}\n`);
+  for (const { client, schema: candidate } of checks) {
+    process.stdout.write(`${client.output} is up to date; its operations and consumers compile against ${candidate ?? client.schema}\n`);
+  }
 }
 
 if (require.main === module) {

@@ -1,4 +1,4 @@
-import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { getDirective, MapperKind, mapSchema, printSchemaWithDirectives, pruneSchema } from '@graphql-tools/utils';
 import {
   DirectiveLocation,
   GraphQLBoolean,
@@ -10,6 +10,8 @@ import {
   lexicographicSortSchema,
 } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
+import type { AuthRule } from './access/auth.decorator';
+import { Role } from './access/role';
 import { AdminResolver } from './admin/admin.resolver';
 import { AuditResolver } from './audit/audit.resolver';
 import { authChecker } from './auth/auth-checker';
@@ -72,4 +74,57 @@ export async function buildAppSchema(container?: ContainerType): Promise<GraphQL
 export function printAppSchema(schema: GraphQLSchema): string {
   const header = '# Generated from the code by `npm run schema:print`; do not edit. `npm run schema:check` compares.\n\n';
   return header + printSchemaWithDirectives(lexicographicSortSchema(schema)).trim() + '\n';
+}
+
+/** Who a role schema is printed for: each role, and a client without a session. */
+export type SchemaAudience = 'ANONYMOUS' | Role;
+export const SCHEMA_AUDIENCES: readonly SchemaAudience[] = ['ANONYMOUS', Role.USER, Role.MODERATOR, Role.ADMIN];
+
+/** The file `schema:print` writes for an audience, at the repository root. */
+export function roleSchemaFile(audience: SchemaAudience): string {
+  return `schema.${audience}.graphql`;
+}
+
+/**
+ * Whether a field guarded by `rule` can ever answer `audience`. Without a session only the unguarded
+ * operations run; but signup, login and the other sign-in operations answer as the account they just
+ * signed in (RequestAuth.signedInAs), so below the root an anonymous client reads what a USER reads
+ * (signup always creates a USER; a staff app signs in with its own role's schema).
+ */
+export function audienceMayUse(audience: SchemaAudience, rule: AuthRule | undefined, isRootField: boolean): boolean {
+  if (rule === undefined) return true;
+  if (audience === 'ANONYMOUS') return !isRootField && audienceMayUse(Role.USER, rule, false);
+  return !rule.roles?.length || rule.roles.includes(audience) || rule.self === true;
+}
+
+/**
+ * The schema without the operations and fields `audience` can never use, read from the `@authorized`
+ * directive that `Auth` applies with the rule it enforces; types no longer reachable are dropped.
+ */
+export function roleSchema(schema: GraphQLSchema, audience: SchemaAudience): GraphQLSchema {
+  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].map((type) => type?.name));
+  const filtered = mapSchema(schema, {
+    [MapperKind.OBJECT_FIELD]: (field, _name, typeName) => {
+      const rule = getDirective(schema, field, 'authorized')?.[0] as AuthRule | undefined;
+      return audienceMayUse(audience, rule, roots.has(typeName)) ? field : null;
+    },
+  });
+  return pruneSchema(filtered);
+}
+
+/** The text of schema.<audience>.graphql. */
+export function printRoleSchema(schema: GraphQLSchema, audience: SchemaAudience): string {
+  const header =
+    `# Generated from the code by \`npm run schema:print\`; do not edit. \`npm run schema:check\` compares.\n` +
+    `# What ${audience === 'ANONYMOUS' ? 'a client without a session' : `a signed-in ${audience}`} may use: schema.graphql without ` +
+    `the operations and fields its @authorized rules never admit.\n\n`;
+  return header + printSchemaWithDirectives(lexicographicSortSchema(roleSchema(schema, audience))).trim() + '\n';
+}
+
+/** Every schema file `schema:print` writes (repository-relative name -> text). */
+export function printSchemaFiles(schema: GraphQLSchema): Map<string, string> {
+  return new Map([
+    ['schema.graphql', printAppSchema(schema)],
+    ...SCHEMA_AUDIENCES.map((audience): [string, string] => [roleSchemaFile(audience), printRoleSchema(schema, audience)]),
+  ]);
 }

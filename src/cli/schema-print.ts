@@ -1,29 +1,42 @@
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildAppSchema, printAppSchema } from '../schema';
+import { buildAppSchema, printSchemaFiles } from '../schema';
 
-/** `schema:print` writes schema.graphql from the code; `--check` fails when they differ. */
+function read(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * `schema:print` writes schema.graphql and one schema.<ROLE>.graphql per role (and ANONYMOUS) from
+ * the code; `--check` fails naming each file that differs. `--dir <dir>`: another directory than the
+ * repository root.
+ */
 async function run(): Promise<void> {
-  const file = path.resolve(__dirname, '..', '..', 'schema.graphql');
-  const printed = printAppSchema(await buildAppSchema());
+  const flag = process.argv.indexOf('--dir');
+  const dir = flag === -1 ? path.resolve(__dirname, '..', '..') : path.resolve(process.argv[flag + 1] ?? '');
+  const files = printSchemaFiles(await buildAppSchema());
   if (!process.argv.includes('--check')) {
-    writeFileSync(file, printed);
-    process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+    for (const [name, text] of files) {
+      writeFileSync(path.join(dir, name), text);
+      process.stdout.write(`wrote ${path.relative(process.cwd(), path.join(dir, name)) || name}\n`);
+    }
     return;
   }
-  let committed: string;
-  try {
-    committed = readFileSync(file, 'utf8');
-  } catch {
-    committed = '';
-  }
-  if (committed !== printed) {
-    process.stderr.write('schema.graphql differs from the schema built from the code: run `npm run schema:print` and commit it.\n');
+  const stale = [...files].filter(([name, text]) => read(path.join(dir, name)) !== text).map(([name]) => name);
+  if (stale.length > 0) {
+    process.stderr.write(
+      `${stale.join(', ')} ${stale.length === 1 ? 'differs' : 'differ'} from the schema built from the code: ` +
+        'run `npm run schema:print` and commit the output.\n',
+    );
     process.exitCode = 1;
     return;
   }
-  process.stdout.write('schema.graphql matches the code\n');
+  process.stdout.write(`${[...files.keys()].join(', ')} match the code\n`);
 }
 
 run().catch((error: unknown) => {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildSchema } from 'graphql';
+import { USER_APP_CLIENT } from '../../codegen';
 import { codegenCheck } from '../../scripts/codegen-check';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -74,5 +75,46 @@ describe('npm run codegen:check', () => {
     expect(problems).toContain('examples/generated/ is stale (examples/generated/graphql.ts)');
     // The exhaustive switch over Role in the consumer notices the new role too.
     expect(problems).toMatch(/consumer\.ts\(\d+,\d+\): error TS2366/);
+  });
+});
+
+describe('the USER app generated from schema.USER.graphql', () => {
+  it('is up to date and compiles', async () => {
+    await expect(codegenCheck({ client: USER_APP_CLIENT })).resolves.toEqual({ ok: true, problems: [] });
+  });
+
+  it('fails codegen validation on an ADMIN-only operation', async () => {
+    // examples/operations/admin.graphql: users, user, setUserRole, auditLog... all valid against schema.graphql.
+    const result = await codegenCheck({ client: USER_APP_CLIENT, extraDocuments: ['examples/operations/admin.graphql'] });
+    expect(result.ok).toBe(false);
+    const problems = result.problems.join('\n');
+    expect(problems).toContain('do not match schema.USER.graphql');
+    expect(problems).toContain('Cannot query field "auditLog" on type "Query"');
+    expect(problems).toContain('Cannot query field "setUserRole" on type "Mutation"');
+    expect(problems).toContain('examples/operations/admin.graphql');
+  });
+
+  it('fails to compile a consumer that imports an ADMIN-only query', async () => {
+    // Handed to the compiler in memory, as if written next to the app's own code.
+    const consumer = (dir: string, generated: string): ReadonlyMap<string, string> =>
+      new Map([
+        [
+          path.join(ROOT, dir, 'admin-only.ts'),
+          `import { AuditLogDocument } from '${generated}';\nexport const query = AuditLogDocument;\n`,
+        ],
+      ]);
+    const result = await codegenCheck({
+      client: USER_APP_CLIENT,
+      extraConsumers: consumer(USER_APP_CLIENT.consumers, './generated/graphql'),
+    });
+    expect(result.ok).toBe(false);
+    expect(result.problems.join('\n')).toMatch(
+      /examples\/user-app\/admin-only\.ts\(1,10\): error TS2305: Module '"\.\/generated\/graphql"' has no exported member 'AuditLogDocument'/,
+    );
+    // The same import compiles in the example client generated from the whole schema.
+    await expect(codegenCheck({ extraConsumers: consumer('examples/operations', '../generated/graphql') })).resolves.toEqual({
+      ok: true,
+      problems: [],
+    });
   });
 });

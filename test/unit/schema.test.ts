@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kind, parse, print, type DirectiveDefinitionNode, type DocumentNode, type ObjectTypeDefinitionNode } from 'graphql';
-import { buildAppSchema, printAppSchema } from '../../src/schema';
+import { buildAppSchema, printAppSchema, printRoleSchema, roleSchemaFile, SCHEMA_AUDIENCES } from '../../src/schema';
 
 const committed = readFileSync(path.resolve(__dirname, '..', '..', 'schema.graphql'), 'utf8');
 const document: DocumentNode = parse(committed);
@@ -20,6 +20,11 @@ function directivesOf(typeName: string, fieldName: string): string[] {
 describe('schema.graphql', () => {
   it('is exactly what the code prints (run `npm run schema:print` if not)', async () => {
     expect(committed).toBe(printAppSchema(await buildAppSchema()));
+  });
+
+  it.each(SCHEMA_AUDIENCES)('schema.%s.graphql is exactly what the code prints for that audience', async (audience) => {
+    const file = path.resolve(__dirname, '..', '..', roleSchemaFile(audience));
+    expect(readFileSync(file, 'utf8')).toBe(printRoleSchema(await buildAppSchema(), audience));
   });
 
   it('declares the @authorized directive', () => {

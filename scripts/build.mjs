@@ -19,7 +19,8 @@ const OUT = path.join(ROOT, 'dist');
 const BUILD_INFO = path.join(OUT, '.tsbuildinfo');
 /** The explorer page's bundle: Vite's output, not the compiler's, so never pruned. */
 const EXPLORER_OUT = path.join(OUT, 'explorer');
-const EXPLORER_SOURCES = [path.join(ROOT, 'explorer'), path.join(ROOT, 'package-lock.json')];
+const EXPLORER_SOURCE = path.join(ROOT, 'explorer');
+const EXPLORER_SOURCES = [EXPLORER_SOURCE, path.join(ROOT, 'package-lock.json')];
 /** What tsc writes for one source file, longest suffix first. */
 const OUTPUT_SUFFIXES = ['.d.ts.map', '.js.map', '.d.ts', '.js'];
 const SOURCE_SUFFIXES = ['.ts', '.js'];
@@ -112,7 +113,7 @@ function newestMtime(file) {
 /** Bundles the explorer page unless dist/explorer is newer than its sources (a build takes some ten seconds). */
 function bundleExplorer() {
   const index = path.join(EXPLORER_OUT, 'index.html');
-  if (!existsSync(EXPLORER_SOURCES[0])) return true;
+  if (!existsSync(EXPLORER_SOURCE)) return true;
   const sources = EXPLORER_SOURCES.filter((source) => existsSync(source));
   if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return true;
   const vite = path.join(ROOT, 'node_modules/vite/bin/vite.js');

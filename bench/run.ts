@@ -15,10 +15,13 @@ import { encodeCursor } from '../src/graphql/connection';
 import { login, signup } from './lib/graphql-client';
 import { load, type LoadResult } from './lib/load';
 import { forcedGc, MEMORY_PROBE, PeakRss } from './lib/memory';
-import { ROOT, startServer, type Server } from './lib/processes';
+import { compiledServer, ROOT, startServer, type Server } from './lib/processes';
 import { fmt, median, sql } from './lib/util';
 
 // BENCH_ONLY=me runs only section 1 (for iterating on the hot path) and does not write RESULTS.md.
+// The project runs as `npm start` does, compiled (src/ built into bench/.tmp/dist, then
+// dist/main.js); BENCH_SERVER=source runs bench/servers/project.ts through @swc-node/register
+// instead (no build; memory figures then include the TypeScript hook's).
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const CONNECTIONS = 50;
@@ -76,6 +79,8 @@ function check(result: LoadResult, what: string): void {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const fromSource = process.env['BENCH_SERVER'] === 'source';
+  const projectEntry = fromSource ? 'bench/servers/project.ts' : compiledServer();
   const dbName = `bench_${String(Date.now())}`;
   await sql(SERVER_URL, `create database "${dbName}"`);
   const url = new URL(SERVER_URL);
@@ -92,14 +97,14 @@ async function main(): Promise<void> {
       `${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} · ${String(os.availableParallelism())} cores · ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · PostgreSQL server (\`DATABASE_URL\`)`,
     );
     out(
-      `Each round: ${String(SECONDS)} s of autocannon, ${String(CONNECTIONS)} connections, from a separate process. bcrypt cost ${String(BCRYPT_COST)}.`,
+      `Each round: ${String(SECONDS)} s of autocannon, ${String(CONNECTIONS)} connections, from a separate process. bcrypt cost ${String(BCRYPT_COST)}. The project ${fromSource ? 'runs from its TypeScript source (BENCH_SERVER=source: memory figures include @swc-node/register)' : 'runs compiled, as `npm start` runs it'}; the baseline runs from TypeScript through @swc-node/register.`,
     );
     out();
 
     // The project and the REST baseline, one database.
     const project = await startServer(
       'project',
-      'bench/servers/project.ts',
+      projectEntry,
       { ...projectEnv(databaseUrl, dataDir), ...probed.env },
       probed.nodeArgs,
     );
@@ -300,9 +305,9 @@ async function main(): Promise<void> {
     // 5. Start-up to ready on the embedded database, first start (creates it) and second.
     const embeddedDir = mkdtempSync(path.join(os.tmpdir(), 'auth-bench-embedded-'));
     try {
-      const first = await startServer('embedded-first', 'bench/servers/project.ts', projectEnv(undefined, embeddedDir));
+      const first = await startServer('embedded-first', projectEntry, projectEnv(undefined, embeddedDir));
       await first.stop();
-      const second = await startServer('embedded-second', 'bench/servers/project.ts', projectEnv(undefined, embeddedDir));
+      const second = await startServer('embedded-second', projectEntry, projectEnv(undefined, embeddedDir));
       await second.stop();
       out(`## 5. Start-up and memory`);
       out();

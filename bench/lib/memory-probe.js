@@ -32,6 +32,9 @@ if (dir && isMainThread) {
   const snapshots = process.env['BENCH_HEAP_SNAPSHOT'] === 'true';
   /** @type {number | null} */
   let heapAfterForcedGc = null;
+  /** process.memoryUsage() right after the latest forced GC, before any snapshot (which inflates RSS). */
+  /** @type {NodeJS.MemoryUsage | null} */
+  let usageAfterForcedGc = null;
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const { detail } = /** @type {{ detail?: { kind?: number } }} */ (/** @type {unknown} */ (entry));
@@ -45,7 +48,16 @@ if (dir && isMainThread) {
     try {
       writeFileSync(
         `${file}.tmp`,
-        JSON.stringify({ at: Date.now(), ...process.memoryUsage(), majorGcs, heapAfterMajorGc, forcedGcs, heapAfterForcedGc, snapshot }),
+        JSON.stringify({
+          at: Date.now(),
+          ...process.memoryUsage(),
+          majorGcs,
+          heapAfterMajorGc,
+          forcedGcs,
+          heapAfterForcedGc,
+          usageAfterForcedGc,
+          snapshot,
+        }),
       );
       renameSync(`${file}.tmp`, file);
     } catch {
@@ -59,7 +71,8 @@ if (dir && isMainThread) {
   const gc = /** @type {() => void} */ (vm.runInNewContext('gc'));
   process.on('SIGUSR2', () => {
     gc();
-    heapAfterForcedGc = process.memoryUsage().heapUsed;
+    usageAfterForcedGc = process.memoryUsage();
+    heapAfterForcedGc = usageAfterForcedGc.heapUsed;
     if (snapshots) snapshot = v8.writeHeapSnapshot(path.join(dir, `${process.pid}-${forcedGcs + 1}.heapsnapshot`));
     forcedGcs++;
     write();

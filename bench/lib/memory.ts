@@ -16,6 +16,8 @@ export interface ProbeReport {
   readonly arrayBuffers: number;
   readonly forcedGcs: number;
   readonly heapAfterForcedGc: number | null;
+  /** process.memoryUsage() right after the latest forced GC (before a heap snapshot, which inflates RSS). */
+  readonly usageAfterForcedGc: NodeJS.MemoryUsage | null;
   readonly snapshot: string | null;
 }
 
@@ -52,7 +54,9 @@ export class PeakRss {
     private readonly server: Server,
     everyMs = 500,
   ) {
-    this.timer = setInterval(() => { this.sample(); }, everyMs);
+    this.timer = setInterval(() => {
+      this.sample();
+    }, everyMs);
     this.timer.unref();
     this.sample();
   }

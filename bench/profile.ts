@@ -19,6 +19,7 @@ import path from 'node:path';
 import { newId } from '../src/db/uuid';
 import { backendPids, snapshot, spent } from './lib/cpu';
 import { summariseProfile } from './lib/cpu-profile';
+import { fillFigures } from './lib/doc-figures';
 import { signup } from './lib/graphql-client';
 import { load, type LoadOptions, type LoadResult } from './lib/load';
 import { ROOT, startServer, type Server } from './lib/processes';
@@ -164,9 +165,12 @@ async function main(): Promise<void> {
       '',
       `Each rung: ${String(SECONDS)} s of autocannon at ${String(CONNECTIONS)} connections from a separate process, after 2 s of warm-up. CPU per request: utime + stime of the server process (every thread) and of the PostgreSQL backends connected to the bench database, from \`/proc/<pid>/stat\`, divided by the requests answered. Requests/s depend on the whole machine (the load generator shares it); CPU per request much less.`,
       '',
+    ];
+    const ladderFrom = lines.length;
+    lines.push(
       '| layer | server CPU µs/request | added by this layer | PostgreSQL CPU µs/request | requests/s |',
       '| --- | ---: | ---: | ---: | ---: |',
-    ];
+    );
     let previous: number | undefined;
     const row = (rung: Rung, m: Measured, added: string): string =>
       `| ${rung.name} | ${fmt(m.serverMicros)} | ${added} | ${m.databaseMicros === undefined ? (rung.database ? 'n/a' : '') : fmt(m.databaseMicros)} | ${fmt(m.result.requestsPerSecond)} |`;
@@ -183,6 +187,7 @@ async function main(): Promise<void> {
       '',
       `The project's full \`me\` costs ${fmt(fullMe / base.serverMicros, 1)}x the baseline's server CPU per request (at equal CPU, \`me\` would serve ${fmt(base.serverMicros / fullMe, 2)}x the baseline's requests/s). "n/a": the PostgreSQL server is not on this machine, so its backends' CPU cannot be read.`,
     );
+    const ladder = lines.slice(ladderFrom);
     for (const server of servers.splice(0)) await server.stop();
 
     // 2. The profile: a fresh project server with --cpu-prof, only the measured `me` window kept.
@@ -214,6 +219,22 @@ async function main(): Promise<void> {
     const text = `${lines.join('\n')}\n`;
     process.stdout.write(`\n${text}`);
     writeFileSync(path.join(ROOT, 'bench', 'PROFILE.md'), text);
+    const filled = await fillFigures(
+      path.join(ROOT, 'docs', 'performance.md'),
+      'profile',
+      [
+        `Run of ${lines[2] ?? ''}, \`BENCH_SECONDS=${String(SECONDS)}\` (the profile by package: [\`bench/PROFILE.md\`](../bench/PROFILE.md)):`,
+        '',
+        ...ladder,
+        '',
+        'CPU profile of the project server under `me` load, by group:',
+        '',
+        '| where | share of CPU |',
+        '| --- | ---: |',
+        ...summary.groups.map(([group, share]) => `| ${group} | ${fmt(share * 100, 1)}% |`),
+      ].join('\n'),
+    );
+    if (!filled) process.stderr.write('docs/performance.md has no <!-- figures:profile --> place: not updated\n');
   } finally {
     for (const server of servers) await server.stop();
     rmSync(profileDir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { newId } from '../src/db/uuid';
 import { encodeCursor } from '../src/graphql/connection';
 import { login, signup } from './lib/graphql-client';
 import { load, type LoadResult } from './lib/load';
+import { fillFigures } from './lib/doc-figures';
 import { forcedGc, MEMORY_PROBE, PeakRss } from './lib/memory';
 import { compiledServer, ROOT, startServer, type Server } from './lib/processes';
 import { fmt, median, sql } from './lib/util';
@@ -102,12 +103,7 @@ async function main(): Promise<void> {
     out();
 
     // The project and the REST baseline, one database.
-    const project = await startServer(
-      'project',
-      projectEntry,
-      { ...projectEnv(databaseUrl, dataDir), ...probed.env },
-      probed.nodeArgs,
-    );
+    const project = await startServer('project', projectEntry, { ...projectEnv(databaseUrl, dataDir), ...probed.env }, probed.nodeArgs);
     servers.push(project);
     const baseline = await startServer(
       'baseline',
@@ -331,6 +327,7 @@ async function main(): Promise<void> {
     const loginShare = projectLogins.requestsPerSecond / physical;
     out(`## 6. Goals of issue 16`);
     out();
+    const goalsFrom = lines.length;
     out(
       `| server | \`me\` vs baseline (>= 0.9x) | \`me\` p99, login storm vs idle (<= 3x) | logins/s vs cores / hash time (>= 0.8x) | peak RSS (<= 350 MiB) | live heap after GC (<= 64 MB) |`,
     );
@@ -341,9 +338,20 @@ async function main(): Promise<void> {
     out(
       `| REST baseline (for reference) | 1.00x | ${fmt(baselineDuring.p99 / Math.max(baselineIdle.p99, 1), 1)}x | ${fmt(baselineLogins.requestsPerSecond / physical, 2)}x | ${fmt(peak.baseline)} MiB | ${fmt(live.baseline, 1)} MB |`,
     );
+    const goals = lines.slice(goalsFrom);
     out();
     out(`Whole run: ${fmt((Date.now() - started) / 1000)} s.`);
     writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
+    const filled = await fillFigures(
+      path.join(ROOT, 'docs', 'performance.md'),
+      'bench',
+      [
+        `Run of ${lines[2] ?? ''}, \`BENCH_SECONDS=${String(SECONDS)}\` (full tables: [\`bench/RESULTS.md\`](../bench/RESULTS.md)):`,
+        '',
+        ...goals,
+      ].join('\n'),
+    );
+    if (!filled) process.stderr.write('docs/performance.md has no <!-- figures:bench --> place: not updated\n');
   } finally {
     for (const server of servers) await server.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -26,10 +26,14 @@ export async function freePort(): Promise<number> {
  */
 export function compiledServer(): string {
   const outDir = path.join(ROOT, 'bench', '.tmp', 'dist');
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
   return path.join(outDir, 'main.js');
 }
 

@@ -61,19 +61,22 @@ async function main(): Promise<number> {
     interrupt.abort(); // a fatal error mid-load: the virtual users stop too
     await stopInstances(instances);
     rmSync(dataDir, { recursive: true, force: true });
+    const done = [`${String(instances.length)} instances stopped`];
     if (databaseCreated) {
       try {
         await dropDatabase();
+        done.push(`database ${DB_NAME} dropped`);
       } catch (error) {
         progress(`could not drop database ${DB_NAME}: ${(error as Error).message}`);
       }
     }
     try {
       await deleteRedisKeys();
+      done.push(`Redis keys ${REDIS_KEY_PREFIX}* deleted`);
     } catch (error) {
       progress(`could not delete Redis keys ${REDIS_KEY_PREFIX}*: ${(error as Error).message}`);
     }
-    progress(`cleaned up: instances stopped, database ${DB_NAME} dropped, Redis keys ${REDIS_KEY_PREFIX}* deleted`);
+    progress(`cleaned up: ${done.join(', ')}`);
   });
   exitCleanlyOnFatal('soak', cleanUp);
   const results = new Results();

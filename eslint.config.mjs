@@ -13,6 +13,7 @@ export default tseslint.config(
       'examples/generated/',
       'examples/user-app/generated/',
       'examples/spa/dist/',
+      'bench/.tmp/',
     ],
   },
   js.configs.recommended,

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     DATABASE_URL: url.toString(),
     JWT_ACCESS_SECRET: randomBytes(48).toString('base64url'),
     JWT_REFRESH_SECRET: randomBytes(48).toString('base64url'),
+    MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
     SMTP_URL: 'log',
     APP_URL: 'https://app.example.test',
     MAIL_FROM: 'no-reply@example.test',

@@ -1,43 +1,85 @@
-// `npm run bench:profile`: where a `me` request's time goes. Runs the project server with
-// --cpu-prof under `me` load, then prints (1) a ladder of endpoints, each adding one layer,
-// and (2) the CPU profile's self time by package. Writes bench/PROFILE.md.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// `npm run bench:profile`: where a `me` request spends its CPU. Writes bench/PROFILE.md with
+//
+// 1. a ladder of servers, each adding one layer up to the full `me`, next to the REST baseline's
+//    `GET /users/me`: for each, the CPU time per request of the server process (utime + stime of
+//    all its threads, /proc/<pid>/stat) and of the PostgreSQL backends serving it (their pids
+//    from pg_stat_activity, when the database server runs on this machine), over a measured load
+//    from autocannon in a separate process. CPU per request does not depend on what else the
+//    machine runs the way requests/s do (those are printed too, for the record);
+// 2. a `--cpu-prof` profile of the project server under `me` load only (the samples of the
+//    measured window), its CPU time grouped by package, Node internals, GC and project src.
+//
+// BENCH_SECONDS (default 8) sets each measured load; DATABASE_URL the PostgreSQL server (a fresh
+// database, dropped after).
+import bcrypt from 'bcryptjs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { newId } from '../src/db/uuid';
+import { backendPids, snapshot, spent } from './lib/cpu';
+import { summariseProfile } from './lib/cpu-profile';
+import { fillFigures } from './lib/doc-figures';
 import { signup } from './lib/graphql-client';
-import { load, type LoadOptions } from './lib/load';
-import { ROOT, startServer } from './lib/processes';
-import { sql } from './lib/util';
+import { load, type LoadOptions, type LoadResult } from './lib/load';
+import { ROOT, startServer, type Server } from './lib/processes';
+import { fmt, sql } from './lib/util';
 
 const SERVER_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
+const CONNECTIONS = 50;
+const PASSWORD = 'profile password 4711';
+const ACCESS_SECRET = randomBytes(48).toString('base64url');
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string };
-  children?: number[];
+function projectEnv(databaseUrl: string, dataDir: string): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    JWT_ACCESS_SECRET: ACCESS_SECRET,
+    JWT_REFRESH_SECRET: randomBytes(48).toString('base64url'),
+    MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
+    // Production requires the mail settings; mail is written to the log here.
+    SMTP_URL: 'log',
+    APP_URL: 'https://app.example.test',
+    MAIL_FROM: 'no-reply@example.test',
+    BCRYPT_COST: '10',
+    RATE_LIMITS: 'off',
+  };
 }
 
-/** Self time per package (node_modules/<pkg>), per project file, or per V8/Node bucket. */
-function selfTimeByPackage(file: string): [string, number][] {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const totals = new Map<string, number>();
-  let total = 0;
-  profile.samples.forEach((id, i) => {
-    const delta = profile.timeDeltas[i] ?? 0;
-    total += delta;
-    const frame = byId.get(id)?.callFrame;
-    let bucket = frame?.url ?? '';
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(bucket)?.[1];
-    if (pkg) bucket = pkg;
-    else if (bucket.startsWith('file://')) bucket = path.relative(ROOT, new URL(bucket).pathname);
-    else if (bucket.startsWith('node:')) bucket = `node: ${bucket.slice(5).split('/')[0] ?? ''}`;
-    else bucket = frame?.functionName ? `(${frame.functionName.replace(/[()]/g, '')})` : '(other)';
-    totals.set(bucket, (totals.get(bucket) ?? 0) + delta);
-  });
-  return [...totals].map(([k, v]) => [k, (v / total) * 100] as [string, number]).sort((a, b) => b[1] - a[1]);
+interface Rung {
+  readonly name: string;
+  readonly server: Server;
+  /** Whether the PostgreSQL backends of the bench database count for this rung. */
+  readonly database: boolean;
+  readonly request: Omit<LoadOptions, 'connections' | 'seconds'>;
+}
+
+interface Measured {
+  readonly result: LoadResult;
+  readonly serverMicros: number;
+  readonly databaseMicros: number | undefined;
+}
+
+async function measure(rung: Rung, databaseName: string): Promise<Measured> {
+  await load({ ...rung.request, connections: CONNECTIONS, seconds: 2 }); // warm-up: JIT, pools
+  const serverPid = rung.server.child.pid ?? -1;
+  const backends = rung.database ? await backendPids(SERVER_URL, databaseName) : [];
+  const before = snapshot([serverPid, ...backends]);
+  const result = await load({ ...rung.request, connections: CONNECTIONS, seconds: SECONDS });
+  const after = snapshot([serverPid, ...(rung.database ? await backendPids(SERVER_URL, databaseName) : [])]);
+  if (result.errors > 0 || result.non2xx > 0 || result.total === 0) {
+    throw new Error(`${rung.name}: ${String(result.errors)} errors, ${String(result.non2xx)} non-2xx of ${String(result.total)}`);
+  }
+  const serverOnly = (snap: Map<number, number>): Map<number, number> => new Map([...snap].filter(([pid]) => pid === serverPid));
+  const backendsOnly = (snap: Map<number, number>): Map<number, number> => new Map([...snap].filter(([pid]) => pid !== serverPid));
+  return {
+    result,
+    serverMicros: spent(serverOnly(before), serverOnly(after)) / result.total,
+    databaseMicros: rung.database && backends.length > 0 ? spent(backendsOnly(before), backendsOnly(after)) / result.total : undefined,
+  };
 }
 
 async function main(): Promise<void> {
@@ -45,88 +87,156 @@ async function main(): Promise<void> {
   await sql(SERVER_URL, `create database "${dbName}"`);
   const url = new URL(SERVER_URL);
   url.pathname = `/${dbName}`;
+  const databaseUrl = url.toString();
   const profileDir = mkdtempSync(path.join(os.tmpdir(), 'auth-profile-'));
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'auth-profile-data-'));
+  const servers: Server[] = [];
+  const started = async (...args: Parameters<typeof startServer>): Promise<Server> => {
+    const server = await startServer(...args);
+    servers.push(server);
+    return server;
+  };
   try {
-    const server = await startServer(
-      'project',
-      'bench/servers/project.ts',
-      {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        DATA_DIR: dataDir,
-        DATABASE_URL: url.toString(),
-        JWT_ACCESS_SECRET: randomBytes(48).toString('base64url'),
-        JWT_REFRESH_SECRET: randomBytes(48).toString('base64url'),
-        MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
-        // Production requires the mail settings; mail is written to the log here.
-        SMTP_URL: 'log',
-        APP_URL: 'https://app.example.test',
-        MAIL_FROM: 'no-reply@example.test',
-        BCRYPT_COST: '10',
-        RATE_LIMITS: 'off',
-      },
-      ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-    );
-    const { accessToken: token } = await signup(server.url, {
-      email: 'profile@example.com',
-      password: 'profile password 4711',
-      name: 'Profile',
+    const env = projectEnv(databaseUrl, dataDir);
+    const project = await started('project', 'bench/servers/project.ts', env);
+    const { accessToken: token } = await signup(project.url, { email: 'profile@example.com', password: PASSWORD, name: 'Profile' });
+    const viewerInMemory = await started('project, viewer from memory', 'bench/servers/project.ts', {
+      ...env,
+      BENCH_VIEWER_FROM_MEMORY: 'true',
     });
+    const plain = await started('node:http', 'bench/servers/layers.ts', { LAYER: 'plain' });
+    const withExpress = await started('express', 'bench/servers/layers.ts', { LAYER: 'express' });
+    const baseline = await started('baseline', 'bench/servers/baseline.ts', {
+      DATABASE_URL: databaseUrl,
+      JWT_ACCESS_SECRET: ACCESS_SECRET,
+    });
+    await sql(
+      databaseUrl,
+      `insert into users (id, email, name, password_hash, role, is_active, created_at, updated_at) values ($1, 'baseline@example.com', 'Baseline', $2, 'USER', true, now(), now())`,
+      [newId(), bcrypt.hashSync(PASSWORD, 4)],
+    );
+    const baselineLogin = await fetch(`${baseline.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'baseline@example.com', password: PASSWORD }),
+    });
+    const baselineToken = ((await baselineLogin.json()) as { accessToken: string }).accessToken;
+
     const json = { 'content-type': 'application/json' };
-    const ladder: [string, Omit<LoadOptions, 'connections' | 'seconds'>][] = [
-      ['`GET /healthz` (Express, helmet)', { url: `${server.url}/healthz` }],
-      [
-        '`{ __typename }` (+ CORS, JSON body, Apollo)',
-        { url: `${server.url}/graphql`, method: 'POST', headers: json, body: '{"query":"{ __typename }"}' },
-      ],
-      [
-        '`{ __typename }` with a bearer token (+ JWT verify)',
-        {
-          url: `${server.url}/graphql`,
-          method: 'POST',
-          headers: { ...json, authorization: `Bearer ${token}` },
-          body: '{"query":"{ __typename }"}',
-        },
-      ],
-      [
-        '`{ me { id email name role } }` (+ viewer query, ORM, guards)',
-        {
-          url: `${server.url}/graphql`,
-          method: 'POST',
-          headers: { ...json, authorization: `Bearer ${token}` },
-          body: '{"query":"{ me { id email name role } }"}',
-        },
-      ],
+    const me = (server: Server): Rung['request'] => ({
+      url: `${server.url}/graphql`,
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${token}` },
+      body: '{"query":"{ me { id email name role } }"}',
+    });
+    const rungs: Rung[] = [
+      { name: 'plain `node:http`, fixed JSON answer', server: plain, database: false, request: { url: plain.url } },
+      {
+        name: 'Express 5 + the security headers (helmet), fixed JSON answer',
+        server: withExpress,
+        database: false,
+        request: { url: withExpress.url },
+      },
+      {
+        name: 'project: Apollo `{ __typename }` (+ CORS, JSON body, limits, Apollo pipeline)',
+        server: project,
+        database: false,
+        request: { url: `${project.url}/graphql`, method: 'POST', headers: json, body: '{"query":"{ __typename }"}' },
+      },
+      {
+        name: 'project: `me` without the database (+ JWT verify, guards, resolver; viewer from memory)',
+        server: viewerInMemory,
+        database: true,
+        request: me(viewerInMemory),
+      },
+      { name: 'project: full `me` (+ the viewer query, its row mapped)', server: project, database: true, request: me(project) },
     ];
+    const baselineRung: Rung = {
+      name: 'REST baseline: `GET /users/me` (Express + jsonwebtoken + pg)',
+      server: baseline,
+      database: true,
+      request: { url: `${baseline.url}/users/me`, headers: { authorization: `Bearer ${baselineToken}` } },
+    };
+
     const lines = [
-      '# Where a `me` request spends its time',
+      '# Where a `me` request spends its CPU',
       '',
-      `${new Date().toISOString()} · ${String(os.availableParallelism())} cores · Node ${process.version}`,
+      `${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} · ${String(os.availableParallelism())} cores · Node ${process.version} · load average ${fmt(os.loadavg()[0] ?? 0, 1)} at the start`,
+      '',
+      `Each rung: ${String(SECONDS)} s of autocannon at ${String(CONNECTIONS)} connections from a separate process, after 2 s of warm-up. CPU per request: utime + stime of the server process (every thread) and of the PostgreSQL backends connected to the bench database, from \`/proc/<pid>/stat\`, divided by the requests answered. Requests/s depend on the whole machine (the load generator shares it); CPU per request much less.`,
       '',
     ];
-    lines.push('| endpoint | requests/s | µs per request | added by this layer |', '| --- | ---: | ---: | ---: |');
-    let previous = 0;
-    for (const [name, options] of ladder) {
-      await load({ ...options, connections: 50, seconds: 2 });
-      const result = await load({ ...options, connections: 50, seconds: SECONDS });
-      const micros = 1e6 / result.requestsPerSecond;
-      lines.push(
-        `| ${name} | ${String(Math.round(result.requestsPerSecond))} | ${String(Math.round(micros))} | ${previous ? `+${String(Math.round(micros - previous))}` : ''} |`,
-      );
-      previous = micros;
+    const ladderFrom = lines.length;
+    lines.push(
+      '| layer | server CPU µs/request | added by this layer | PostgreSQL CPU µs/request | requests/s |',
+      '| --- | ---: | ---: | ---: | ---: |',
+    );
+    let previous: number | undefined;
+    const row = (rung: Rung, m: Measured, added: string): string =>
+      `| ${rung.name} | ${fmt(m.serverMicros)} | ${added} | ${m.databaseMicros === undefined ? (rung.database ? 'n/a' : '') : fmt(m.databaseMicros)} | ${fmt(m.result.requestsPerSecond)} |`;
+    for (const rung of rungs) {
+      const m = await measure(rung, dbName);
+      lines.push(row(rung, m, previous === undefined ? '' : `${m.serverMicros >= previous ? '+' : ''}${fmt(m.serverMicros - previous)}`));
+      process.stdout.write(`${lines.at(-1) ?? ''}\n`);
+      previous = m.serverMicros;
     }
-    await server.stop();
-    const profiles = readdirSync(profileDir).map((f) => path.join(profileDir, f));
-    const main = profiles.sort((a, b) => statSync(b).size - statSync(a).size)[0];
-    if (main === undefined) throw new Error(`no CPU profile in ${profileDir}`);
-    lines.push('', 'CPU profile of the server process (`--cpu-prof`) over the whole ladder, self time by package:', '');
-    lines.push('| where | share of samples |', '| --- | ---: |');
-    for (const [bucket, share] of selfTimeByPackage(main).slice(0, 25)) lines.push(`| ${bucket} | ${share.toFixed(1)}% |`);
+    const fullMe = previous ?? NaN;
+    const base = await measure(baselineRung, dbName);
+    lines.push(row(baselineRung, base, ''));
+    lines.push(
+      '',
+      `The project's full \`me\` costs ${fmt(fullMe / base.serverMicros, 1)}x the baseline's server CPU per request (at equal CPU, \`me\` would serve ${fmt(base.serverMicros / fullMe, 2)}x the baseline's requests/s). "n/a": the PostgreSQL server is not on this machine, so its backends' CPU cannot be read.`,
+    );
+    const ladder = lines.slice(ladderFrom);
+    for (const server of servers.splice(0)) await server.stop();
+
+    // 2. The profile: a fresh project server with --cpu-prof, only the measured `me` window kept.
+    const profiled = await started('project (--cpu-prof)', 'bench/servers/project.ts', env, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+    await load({ ...me(profiled), connections: CONNECTIONS, seconds: 2 });
+    const from = Number(process.hrtime.bigint() / 1000n);
+    const result = await load({ ...me(profiled), connections: CONNECTIONS, seconds: SECONDS });
+    const to = Number(process.hrtime.bigint() / 1000n);
+    for (const server of servers.splice(0)) await server.stop();
+    const file = readdirSync(profileDir)
+      .map((f) => path.join(profileDir, f))
+      .sort((a, b) => statSync(b).size - statSync(a).size)[0];
+    if (file === undefined) throw new Error(`no CPU profile in ${profileDir}`);
+    const summary = summariseProfile(file, ROOT, from, to);
+    lines.push(
+      '',
+      `## CPU profile of the project server under \`me\` load`,
+      '',
+      `\`node --cpu-prof\`, ${fmt(result.requestsPerSecond)} requests/s, ${summary.windowed ? 'the samples of the measured window only (start-up and warm-up left out)' : 'the whole profile (no sample fell in the measured window)'}: ${fmt(summary.cpuMicros / 1000)} ms of CPU on the main thread, idle ${fmt(summary.idleShare * 100)}% of the window. Native frames (socket writes, builtins) count for the JavaScript that called them.`,
+      '',
+      '| where | share of CPU |',
+      '| --- | ---: |',
+      ...summary.groups.map(([group, share]) => `| ${group} | ${fmt(share * 100, 1)}% |`),
+      '',
+      '| package, Node module or file | group | share of CPU |',
+      '| --- | --- | ---: |',
+      ...summary.buckets.slice(0, 30).map(([bucket, share]) => `| ${bucket.name} | ${bucket.group} | ${fmt(share * 100, 1)}% |`),
+    );
     const text = `${lines.join('\n')}\n`;
-    process.stdout.write(text);
+    process.stdout.write(`\n${text}`);
     writeFileSync(path.join(ROOT, 'bench', 'PROFILE.md'), text);
+    const filled = await fillFigures(
+      path.join(ROOT, 'docs', 'performance.md'),
+      'profile',
+      [
+        `Run of ${lines[2] ?? ''}, \`BENCH_SECONDS=${String(SECONDS)}\` (the profile by package: [\`bench/PROFILE.md\`](../bench/PROFILE.md)):`,
+        '',
+        ...ladder,
+        '',
+        'CPU profile of the project server under `me` load, by group:',
+        '',
+        '| where | share of CPU |',
+        '| --- | ---: |',
+        ...summary.groups.map(([group, share]) => `| ${group} | ${fmt(share * 100, 1)}% |`),
+      ].join('\n'),
+    );
+    if (!filled) process.stderr.write('docs/performance.md has no <!-- figures:profile --> place: not updated\n');
   } finally {
+    for (const server of servers) await server.stop();
     rmSync(profileDir, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
     await sql(SERVER_URL, `drop database if exists "${dbName}" with (force)`);

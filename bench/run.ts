@@ -1,5 +1,8 @@
 // `npm run bench`: the project against the REST baseline on one PostgreSQL, load from autocannon
-// in separate processes, results printed and written to bench/RESULTS.md.
+// in separate processes, results printed and written to bench/RESULTS.md. Both servers carry the
+// memory probe (bench/lib/memory-probe.js): their peak RSS is sampled through sections 1-4, their
+// live heap read after a full GC at the end; the last section sets the figures against the goals
+// of issue 16.
 // BENCH_SECONDS (default 10) sets the length of each measured round; DATABASE_URL picks the server.
 import 'reflect-metadata';
 import bcrypt from 'bcryptjs';
@@ -11,10 +14,15 @@ import { newId } from '../src/db/uuid';
 import { encodeCursor } from '../src/graphql/connection';
 import { login, signup } from './lib/graphql-client';
 import { load, type LoadResult } from './lib/load';
-import { ROOT, startServer, type Server } from './lib/processes';
+import { fillFigures } from './lib/doc-figures';
+import { forcedGc, MEMORY_PROBE, PeakRss } from './lib/memory';
+import { compiledServer, ROOT, startServer, type Server } from './lib/processes';
 import { fmt, median, sql } from './lib/util';
 
 // BENCH_ONLY=me runs only section 1 (for iterating on the hot path) and does not write RESULTS.md.
+// The project runs as `npm start` does, compiled (src/ built into bench/.tmp/dist, then
+// dist/main.js); BENCH_SERVER=source runs bench/servers/project.ts through @swc-node/register
+// instead (no build; memory figures then include the TypeScript hook's).
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const CONNECTIONS = 50;
@@ -72,12 +80,16 @@ function check(result: LoadResult, what: string): void {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const fromSource = process.env['BENCH_SERVER'] === 'source';
+  const projectEntry = fromSource ? 'bench/servers/project.ts' : compiledServer();
   const dbName = `bench_${String(Date.now())}`;
   await sql(SERVER_URL, `create database "${dbName}"`);
   const url = new URL(SERVER_URL);
   url.pathname = `/${dbName}`;
   const databaseUrl = url.toString();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'auth-bench-'));
+  const probeDir = mkdtempSync(path.join(os.tmpdir(), 'auth-bench-memory-'));
+  const probed = { nodeArgs: ['-r', MEMORY_PROBE], env: { BENCH_MEMORY_PROBE_DIR: probeDir } };
   const servers: Server[] = [];
   try {
     out(`# Benchmark results`);
@@ -86,18 +98,22 @@ async function main(): Promise<void> {
       `${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} · ${String(os.availableParallelism())} cores · ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · PostgreSQL server (\`DATABASE_URL\`)`,
     );
     out(
-      `Each round: ${String(SECONDS)} s of autocannon, ${String(CONNECTIONS)} connections, from a separate process. bcrypt cost ${String(BCRYPT_COST)}.`,
+      `Each round: ${String(SECONDS)} s of autocannon, ${String(CONNECTIONS)} connections, from a separate process. bcrypt cost ${String(BCRYPT_COST)}. The project ${fromSource ? 'runs from its TypeScript source (BENCH_SERVER=source: memory figures include @swc-node/register)' : 'runs compiled, as `npm start` runs it'}; the baseline runs from TypeScript through @swc-node/register.`,
     );
     out();
 
     // The project and the REST baseline, one database.
-    const project = await startServer('project', 'bench/servers/project.ts', projectEnv(databaseUrl, dataDir));
+    const project = await startServer('project', projectEntry, { ...projectEnv(databaseUrl, dataDir), ...probed.env }, probed.nodeArgs);
     servers.push(project);
-    const baseline = await startServer('baseline', 'bench/servers/baseline.ts', {
-      DATABASE_URL: databaseUrl,
-      JWT_ACCESS_SECRET: ACCESS_SECRET,
-    });
+    const baseline = await startServer(
+      'baseline',
+      'bench/servers/baseline.ts',
+      { DATABASE_URL: databaseUrl, JWT_ACCESS_SECRET: ACCESS_SECRET, ...probed.env },
+      probed.nodeArgs,
+    );
     servers.push(baseline);
+    const projectPeak = new PeakRss(project);
+    const baselinePeak = new PeakRss(baseline);
 
     // Accounts: one through the API (the project's hash format), one for the baseline (plain bcrypt).
     const projectToken = (await signup(project.url, { email: 'bench@example.com', password: PASSWORD, name: 'Bench' })).accessToken;
@@ -273,15 +289,21 @@ async function main(): Promise<void> {
     out(`Deep page p50 is ${fmt(deepPage.p50 / Math.max(firstPage.p50, 1), 2)}x the first page's (goal <= 1.5x).`);
     out();
 
-    const peak = project.peakRssMiB();
+    // Memory: the peak sampled through sections 1-4, then the heap a full GC leaves (live data).
+    const peak = { project: projectPeak.stop(), baseline: baselinePeak.stop() };
+    const mb = (bytes: number | null): number => (bytes === null ? NaN : bytes / 1e6);
+    const live = {
+      project: mb((await forcedGc(project, probeDir)).heapAfterForcedGc),
+      baseline: mb((await forcedGc(baseline, probeDir)).heapAfterForcedGc),
+    };
     for (const server of servers.splice(0)) await server.stop();
 
     // 5. Start-up to ready on the embedded database, first start (creates it) and second.
     const embeddedDir = mkdtempSync(path.join(os.tmpdir(), 'auth-bench-embedded-'));
     try {
-      const first = await startServer('embedded-first', 'bench/servers/project.ts', projectEnv(undefined, embeddedDir));
+      const first = await startServer('embedded-first', projectEntry, projectEnv(undefined, embeddedDir));
       await first.stop();
-      const second = await startServer('embedded-second', 'bench/servers/project.ts', projectEnv(undefined, embeddedDir));
+      const second = await startServer('embedded-second', projectEntry, projectEnv(undefined, embeddedDir));
       await second.stop();
       out(`## 5. Start-up and memory`);
       out();
@@ -290,16 +312,50 @@ async function main(): Promise<void> {
       out(`| start to ready, embedded database, first start (creates and migrates it) | ${fmt(first.readyAfterMs)} ms |`);
       out(`| start to ready, embedded database, second start | ${fmt(second.readyAfterMs)} ms |`);
       out(`| start to ready, PostgreSQL server | ${fmt(project.readyAfterMs)} ms |`);
-      out(`| peak RSS of the project server after all the load above | ${fmt(peak)} MiB |`);
+      out(`| peak RSS of the project server through sections 1-4 (VmHWM, sampled every 0.5 s) | ${fmt(peak.project)} MiB |`);
+      out(`| peak RSS of the REST baseline through sections 1-4 | ${fmt(peak.baseline)} MiB |`);
+      out(`| live heap of the project server after a full GC, end of section 4 | ${fmt(live.project, 1)} MB |`);
+      out(`| live heap of the REST baseline after a full GC, end of section 4 | ${fmt(live.baseline, 1)} MB |`);
       out();
     } finally {
       rmSync(embeddedDir, { recursive: true, force: true });
     }
+    // 6. The goals of issue 16, one column each.
+    const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
+    const meRatio = rps(rounds.project) / baseRps;
+    const stormRatio = during.p99 / Math.max(idle.p99, 1);
+    const loginShare = projectLogins.requestsPerSecond / physical;
+    out(`## 6. Goals of issue 16`);
+    out();
+    const goalsFrom = lines.length;
+    out(
+      `| server | \`me\` vs baseline (>= 0.9x) | \`me\` p99, login storm vs idle (<= 3x) | logins/s vs cores / hash time (>= 0.8x) | peak RSS (<= 350 MiB) | live heap after GC (<= 64 MB) |`,
+    );
+    out(`| --- | ---: | ---: | ---: | ---: | ---: |`);
+    out(
+      `| project | ${fmt(meRatio, 2)}x ${verdict(meRatio >= 0.9)} | ${fmt(stormRatio, 1)}x ${verdict(stormRatio <= 3)} | ${fmt(loginShare, 2)}x ${verdict(loginShare >= 0.8)} | ${fmt(peak.project)} MiB ${verdict(peak.project <= 350)} | ${fmt(live.project, 1)} MB ${verdict(live.project <= 64)} |`,
+    );
+    out(
+      `| REST baseline (for reference) | 1.00x | ${fmt(baselineDuring.p99 / Math.max(baselineIdle.p99, 1), 1)}x | ${fmt(baselineLogins.requestsPerSecond / physical, 2)}x | ${fmt(peak.baseline)} MiB | ${fmt(live.baseline, 1)} MB |`,
+    );
+    const goals = lines.slice(goalsFrom);
+    out();
     out(`Whole run: ${fmt((Date.now() - started) / 1000)} s.`);
     writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
+    const filled = await fillFigures(
+      path.join(ROOT, 'docs', 'performance.md'),
+      'bench',
+      [
+        `Run of ${lines[2] ?? ''}, \`BENCH_SECONDS=${String(SECONDS)}\` (full tables: [\`bench/RESULTS.md\`](../bench/RESULTS.md)):`,
+        '',
+        ...goals,
+      ].join('\n'),
+    );
+    if (!filled) process.stderr.write('docs/performance.md has no <!-- figures:bench --> place: not updated\n');
   } finally {
     for (const server of servers) await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(probeDir, { recursive: true, force: true });
     await sql(SERVER_URL, `drop database if exists "${dbName}" with (force)`);
   }
 }

@@ -13,12 +13,17 @@
 //   REDIS_URL         the Redis the instances count rate limits in (default redis://127.0.0.1:6379),
 //                     under a key prefix of their own, deleted at the end
 //
+// Whatever fails (an exception nobody caught included, see bench/lib/fatal.ts), the run ends with
+// a readable message on stderr and the same clean-up: instances stopped, database dropped, Redis
+// keys deleted.
+//
 // This file only wires the parts in bench/soak/: config (the settings above), services (database
 // and Redis), instances (the servers), workload (the virtual users), schedule (warm-up, measured
 // load, sampling), memory (samples and the memory verdict), results and report.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { exitCleanlyOnFatal, once } from './lib/fatal';
 import { fmt } from './lib/util';
 import { DB_NAME, REDIS_KEY_PREFIX, RUN_ID, SECONDS, VUS } from './soak/config';
 import { type Instance, startInstances, stopInstances } from './soak/instances';
@@ -49,12 +54,36 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const setupStarted = Date.now();
-  await checkRedis();
-  const databaseUrl = await createDatabase();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'auth-soak-'));
   const instances: Instance[] = [];
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'auth-soak-'));
+  let databaseCreated = false;
+  const cleanUp = once(async () => {
+    interrupt.abort(); // a fatal error mid-load: the virtual users stop too
+    await stopInstances(instances);
+    rmSync(dataDir, { recursive: true, force: true });
+    const done = [`${String(instances.length)} instances stopped`];
+    if (databaseCreated) {
+      try {
+        await dropDatabase();
+        done.push(`database ${DB_NAME} dropped`);
+      } catch (error) {
+        progress(`could not drop database ${DB_NAME}: ${(error as Error).message}`);
+      }
+    }
+    try {
+      await deleteRedisKeys();
+      done.push(`Redis keys ${REDIS_KEY_PREFIX}* deleted`);
+    } catch (error) {
+      progress(`could not delete Redis keys ${REDIS_KEY_PREFIX}*: ${(error as Error).message}`);
+    }
+    progress(`cleaned up: ${done.join(', ')}`);
+  });
+  exitCleanlyOnFatal('soak', cleanUp);
   const results = new Results();
   try {
+    await checkRedis();
+    const databaseUrl = await createDatabase();
+    databaseCreated = true;
     progress(`soak ${RUN_ID}: database ${DB_NAME}, Redis prefix ${REDIS_KEY_PREFIX}, ${String(SECONDS)} s, ${String(VUS)} virtual users`);
     await startInstances(databaseUrl, dataDir, results, instances);
     if (interrupted()) return 130;
@@ -76,19 +105,7 @@ async function main(): Promise<number> {
     progress('');
     return writeReport({ instances, results, memory, elapsed, setupSeconds }) ? 0 : 1;
   } finally {
-    await stopInstances(instances);
-    rmSync(dataDir, { recursive: true, force: true });
-    try {
-      await dropDatabase();
-    } catch (error) {
-      progress(`could not drop database ${DB_NAME}: ${(error as Error).message}`);
-    }
-    try {
-      await deleteRedisKeys();
-    } catch (error) {
-      progress(`could not delete Redis keys ${REDIS_KEY_PREFIX}*: ${(error as Error).message}`);
-    }
-    progress(`cleaned up: instances stopped, database ${DB_NAME} dropped, Redis keys ${REDIS_KEY_PREFIX}* deleted`);
+    await cleanUp();
   }
 }
 

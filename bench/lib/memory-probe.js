@@ -7,6 +7,10 @@
 // renamed, so a reader never sees half a file. Nothing here keeps the process alive.
 // SIGUSR2 runs a full garbage collection first and reports the heap left (the soak sends it at
 // the end of the warm-up and at the end of the load): live data, comparable at any run length.
+// With BENCH_HEAP_SNAPSHOT=true as well (npm run bench:heap only), it then writes a heap snapshot
+// to the same directory (`<pid>-<n>.heapsnapshot`, named in the JSON as `snapshot`); the process
+// stops for the seconds that takes. Neither happens without these variables: no endpoint, no signal
+// handler in a production process.
 const { renameSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 const { PerformanceObserver, constants } = require('node:perf_hooks');
@@ -15,15 +19,22 @@ const v8 = require('node:v8');
 const vm = require('node:vm');
 const { isMainThread } = require('node:worker_threads');
 
-const dir = process.env['SOAK_MEMORY_PROBE_DIR'];
+// BENCH_MEMORY_PROBE_DIR (npm run bench, bench:heap) and SOAK_MEMORY_PROBE_DIR (npm run soak) are one switch.
+const dir = process.env['BENCH_MEMORY_PROBE_DIR'] ?? process.env['SOAK_MEMORY_PROBE_DIR'];
 if (dir && isMainThread) {
   const file = path.join(dir, `${process.pid}.json`);
   let majorGcs = 0;
   /** @type {number | null} */
   let heapAfterMajorGc = null;
   let forcedGcs = 0;
+  /** @type {string | null} */
+  let snapshot = null;
+  const snapshots = process.env['BENCH_HEAP_SNAPSHOT'] === 'true';
   /** @type {number | null} */
   let heapAfterForcedGc = null;
+  /** process.memoryUsage() right after the latest forced GC, before any snapshot (which inflates RSS). */
+  /** @type {NodeJS.MemoryUsage | null} */
+  let usageAfterForcedGc = null;
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const { detail } = /** @type {{ detail?: { kind?: number } }} */ (/** @type {unknown} */ (entry));
@@ -37,7 +48,16 @@ if (dir && isMainThread) {
     try {
       writeFileSync(
         `${file}.tmp`,
-        JSON.stringify({ at: Date.now(), ...process.memoryUsage(), majorGcs, heapAfterMajorGc, forcedGcs, heapAfterForcedGc }),
+        JSON.stringify({
+          at: Date.now(),
+          ...process.memoryUsage(),
+          majorGcs,
+          heapAfterMajorGc,
+          forcedGcs,
+          heapAfterForcedGc,
+          usageAfterForcedGc,
+          snapshot,
+        }),
       );
       renameSync(`${file}.tmp`, file);
     } catch {
@@ -51,7 +71,9 @@ if (dir && isMainThread) {
   const gc = /** @type {() => void} */ (vm.runInNewContext('gc'));
   process.on('SIGUSR2', () => {
     gc();
-    heapAfterForcedGc = process.memoryUsage().heapUsed;
+    usageAfterForcedGc = process.memoryUsage();
+    heapAfterForcedGc = usageAfterForcedGc.heapUsed;
+    if (snapshots) snapshot = v8.writeHeapSnapshot(path.join(dir, `${process.pid}-${forcedGcs + 1}.heapsnapshot`));
     forcedGcs++;
     write();
   });

@@ -2,13 +2,16 @@
 // names it gives the database, Redis keys and accounts it creates.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { writeStderr } from '../lib/fatal';
 import { ROOT } from '../lib/processes';
 
 function numberFrom(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
   const value = raw === undefined || raw.trim() === '' ? fallback : Number(raw);
   if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be a whole number of at least ${String(min)} (got "${raw ?? ''}")`);
+    // Read while the modules load, before anything is started: one line and out, no stack trace.
+    writeStderr(`soak: ${name} must be a whole number of at least ${String(min)} (got "${raw ?? ''}")`);
+    process.exit(2);
   }
   return value;
 }

@@ -83,12 +83,15 @@ function logWatcher(instance: () => Instance | undefined, results: Results): (te
     const lines = (partial + text).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
-      let record: { level?: number; msg?: string; err?: { message?: string } };
+      let record: { level?: number; msg?: string; err?: { message?: string } } | null;
       try {
         record = JSON.parse(line);
       } catch {
         continue;
       }
+      // A line of valid JSON that is no log record (`null`, a number): not judged, and no TypeError
+      // thrown from inside the stream's 'data' event.
+      if (typeof record !== 'object' || record === null) continue;
       const target = instance();
       const level = record.level ?? 0;
       if (!target || level < 40) continue;

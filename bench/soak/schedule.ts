@@ -22,7 +22,11 @@ function checkAlive({ instances, workload, results }: LoadParts): void {
   for (const instance of instances) {
     const { child } = instance.server;
     if ((child.exitCode !== null || child.signalCode !== null) && !results.errors.has(`instance ${instance.name} exited`)) {
-      results.fail(`instance ${instance.name} exited`, `exit code ${String(child.exitCode)}, signal ${String(child.signalCode)}`);
+      const stderr = instance.server.stderrTail().trim().split('\n').slice(-5).join(' / ');
+      results.fail(
+        `instance ${instance.name} exited`,
+        `exit code ${String(child.exitCode)}, signal ${String(child.signalCode)}${stderr ? `; stderr: ${stderr}` : ''}`,
+      );
       workload.endAt(0);
     }
   }
@@ -36,7 +40,7 @@ function endWarmup({ instances, results }: LoadParts): void {
 
 /** Runs the warm-up and the measured load. Returns the measured seconds (after the warm-up, until the last journey ended). */
 export async function runLoad(parts: LoadParts): Promise<number> {
-  const { instances, workload, results, memory, interrupted } = parts;
+  const { workload, results, memory, interrupted } = parts;
   const startedAt = Date.now();
   workload.endAt(startedAt + (WARMUP_SECONDS + SECONDS) * 1000);
   let measuredFrom = startedAt + WARMUP_SECONDS * 1000;
@@ -44,25 +48,25 @@ export async function runLoad(parts: LoadParts): Promise<number> {
   const warmup = setTimeout(() => {
     measuredFrom = Date.now();
     endWarmup(parts);
-    startGc = memory.fullGc().then((live) => {
-      memory.liveAtStart = live;
-    });
+    startGc = memory.fullGc().then(
+      (live) => {
+        memory.liveAtStart = live;
+      },
+      (error: unknown) => {
+        results.fail('soak: full GC at the end of the warm-up failed', String(error));
+      },
+    );
     progress(`  warm-up over after ${String(WARMUP_SECONDS)} s: measuring`);
   }, WARMUP_SECONDS * 1000);
   memory.sample(startedAt, results.done);
   checkAlive(parts);
   const sampler = setInterval(() => {
-    const last = memory.sample(startedAt, results.done);
-    checkAlive(parts);
-    if (Math.round(last.t) % PROGRESS_SECONDS === 0) {
-      const before = memory.samples.at(-11) ?? memory.samples[0] ?? last;
-      const rate = (last.done - before.done) / Math.max(last.t - before.t, 1);
-      const rss = instances.map((i, k) => `${i.name} ${fmt(memoryOf(last, k).rss)}`).join(' / ');
-      const live = last.memory.map(({ live }) => (live === null ? '-' : fmt(live))).join(' / ');
-      const majorGcs = last.memory.map((m) => m.majorGcs).join(' / ');
-      progress(
-        `  ${fmt(last.t)} s: ${fmt(rate)} ops/s, ${String(results.errorCount)} errors, RSS ${rss} MiB, heap after major GC ${live} MiB (${majorGcs} GCs)`,
-      );
+    try {
+      sampleAndReport(parts, startedAt);
+    } catch (error) {
+      // A bug in sampling must end the load with a reported error, not as an uncaught exception.
+      results.fail('soak: sampling failed', error instanceof Error ? (error.stack ?? error.message) : String(error));
+      workload.endAt(0);
     }
   }, SAMPLE_MS);
   try {
@@ -75,4 +79,21 @@ export async function runLoad(parts: LoadParts): Promise<number> {
   await startGc;
   if (!interrupted.aborted) memory.liveAtEnd = await memory.fullGc();
   return measured;
+}
+
+/** One memory sample, the liveness check, and a progress line every PROGRESS_SECONDS. */
+function sampleAndReport(parts: LoadParts, startedAt: number): void {
+  const { instances, results, memory } = parts;
+  const last = memory.sample(startedAt, results.done);
+  checkAlive(parts);
+  if (Math.round(last.t) % PROGRESS_SECONDS === 0) {
+    const before = memory.samples.at(-11) ?? memory.samples[0] ?? last;
+    const rate = (last.done - before.done) / Math.max(last.t - before.t, 1);
+    const rss = instances.map((i, k) => `${i.name} ${fmt(memoryOf(last, k).rss)}`).join(' / ');
+    const live = last.memory.map(({ live }) => (live === null ? '-' : fmt(live))).join(' / ');
+    const majorGcs = last.memory.map((m) => m.majorGcs).join(' / ');
+    progress(
+      `  ${fmt(last.t)} s: ${fmt(rate)} ops/s, ${String(results.errorCount)} errors, RSS ${rss} MiB, heap after major GC ${live} MiB (${majorGcs} GCs)`,
+    );
+  }
 }

@@ -162,6 +162,9 @@ export class Workload {
         .then((tokens) => {
           this.admin = tokens ? { ...tokens, rotatedAt: Date.now() } : { ...admin, rotatedAt: Date.now() };
         })
+        .catch((error: unknown) => {
+          this.results.fail('users: admin token rotation failed', String(error));
+        })
         .finally(() => {
           this.adminRotation = undefined;
         });

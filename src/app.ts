@@ -24,6 +24,7 @@ import { SecretBox } from './credentials/secret-box';
 import { TokenCodec } from './credentials/token.codec';
 import { openDatabase, type Orm } from './db/orm';
 import { compiledExecutionPlugin } from './graphql/compiled-execution.plugin';
+import { documentStore } from './graphql/document-store';
 import { errorLoggingPlugin } from './graphql/error-logging.plugin';
 import { formatError } from './graphql/format-error';
 import { OperationsInFlight } from './graphql/operations-in-flight.plugin';
@@ -207,6 +208,7 @@ export async function createApp(
       // sends only a hash is told PERSISTED_QUERY_NOT_SUPPORTED (400) and falls back.
       persistedQueries: false,
       hideSchemaDetailsFromClientErrors: true,
+      documentStore: documentStore(),
       plugins: [
         ...limits.plugins,
         // Its per-field hooks cost every request; responses are `Cache-Control: no-store` anyway.

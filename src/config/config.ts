@@ -17,6 +17,7 @@ import {
   parseTrustProxy,
   parseUrl,
 } from './env';
+import { parseMetrics, type MetricsConfig } from './metrics';
 import { parseRateLimits, type RateLimits } from './rate-limit-rules';
 import { parseSigningKeys, type SigningKey } from './signing-keys';
 
@@ -137,6 +138,8 @@ export interface Config {
   readonly mailPollIntervalMs: number;
   readonly mailRetryDelayMs: number;
   readonly mailMaxAttempts: number;
+  /** `GET /metrics`: METRICS_TOKEN, METRICS_PORT (src/config/metrics.ts). */
+  readonly metrics: MetricsConfig;
   /** Problems worth a log line at start-up (outside production; in production they stop start-up). */
   readonly warnings: readonly string[];
 }
@@ -366,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const trustProxy = parseTrustProxy(get('TRUST_PROXY'));
   const rateLimits = parseRateLimits(get('RATE_LIMITS'));
   const rateLimitIpv6Prefix = parseInteger('RATE_LIMIT_IPV6_PREFIX', get('RATE_LIMIT_IPV6_PREFIX') ?? '64', 16, 128);
+  const metrics = parseMetrics(get('METRICS_TOKEN'), get('METRICS_PORT'), port, [accessSecret, refreshSecret, mfaEncryptionKey]);
 
   // A misspelt variable would be ignored silently and its default would apply.
   const warnings: string[] = [];
@@ -425,6 +429,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailPollIntervalMs,
     mailRetryDelayMs,
     mailMaxAttempts,
+    metrics,
     warnings: Object.freeze(warnings),
   });
 }

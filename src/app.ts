@@ -30,11 +30,14 @@ import { formatError } from './graphql/format-error';
 import { OperationsInFlight } from './graphql/operations-in-flight.plugin';
 import { overloadStatusPlugin } from './graphql/overload-status.plugin';
 import { graphqlLimits } from './graphql/limits';
+import { RequestMetrics } from './graphql/request-metrics.plugin';
+import { accessLog } from './http/access-log';
 import { corsAllowlist } from './http/cors';
 import { directiveGuard } from './http/directive-guard';
 import { HttpDrain } from './http/drain';
 import { httpErrors } from './http/error-middleware';
 import { createHttpServer } from './http/http-server';
+import { closeMetricsServer, createMetricsServer, metricsEnabled, metricsOnApiPort } from './http/metrics-endpoint';
 import { probes } from './http/probes';
 import { requestIds } from './http/request-id';
 import { requestsInFlight } from './http/requests-in-flight';
@@ -44,6 +47,7 @@ import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer';
 import { OutboxKind } from './mail/outbox-message.entity';
 import { OutboxService } from './mail/outbox.service';
 import { OutboxWorker } from './mail/outbox.worker';
+import { Metrics, postgresPool } from './metrics/metrics';
 import { MfaService } from './mfa/mfa.service';
 import { PasskeyService } from './passkeys/passkey.service';
 import { RateLimitMiddleware } from './rate-limits/rate-limited.decorator';
@@ -72,6 +76,8 @@ export interface Services {
 
 export interface App {
   readonly httpServer: http.Server;
+  /** The listener of METRICS_PORT, not listening yet (main.ts listens); undefined without METRICS_PORT. */
+  readonly metricsServer: http.Server | undefined;
   readonly services: Services;
   readonly orm: Orm;
   readonly logger: Logger;
@@ -146,11 +152,14 @@ export async function createApp(
   options: { readonly httpServer?: http.Server } = {},
 ): Promise<App> {
   const orm = await openDatabase(config, logger);
-  const passwords = new PasswordHasher(config.bcryptCost, config.passwordHashing, logger);
+  // Off (no collection at all) unless METRICS_TOKEN or METRICS_PORT says where to serve them.
+  const metrics = metricsEnabled(config) ? new Metrics(logger) : undefined;
+  const passwords = new PasswordHasher(config.bcryptCost, config.passwordHashing, logger, metrics?.hashing);
   let rateLimits: RateLimiter | undefined;
   try {
-    rateLimits = await createRateLimiter(config, logger);
+    rateLimits = await createRateLimiter(config, logger, metrics?.rateLimits);
     const services = wireServices(config, passwords, rateLimits);
+    metrics?.watch({ hashing: passwords, outboxBacklog: () => services.outbox.backlog(orm.em.fork()), pool: () => postgresPool(orm) });
 
     if (config.bootstrapAdmin) {
       const outcome = await services.users.ensureAdmin(orm.em.fork(), config.bootstrapAdmin);
@@ -182,6 +191,7 @@ export async function createApp(
 
     const limits = graphqlLimits();
     const operations = new OperationsInFlight();
+    const requestMetrics = new RequestMetrics(metrics);
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: !config.isProduction,
@@ -212,11 +222,14 @@ export async function createApp(
         errorLoggingPlugin(logger),
         overloadStatusPlugin(),
         operations.plugin(),
+        requestMetrics.plugin(),
       ],
     });
     await apollo.start();
 
     app.use(requestIds());
+    app.use(accessLog(logger, metrics));
+    app.use(metricsOnApiPort(metrics, config, logger));
     app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining, config.databaseUrl ? undefined : config.dataDir));
     // After the probes (always answered), before any body is read; counted once the body is in.
     const inFlight = requestsInFlight(config.maxRequestsInFlight);
@@ -233,13 +246,16 @@ export async function createApp(
       inFlight.count,
       directiveGuard(schema),
       expressMiddleware(apollo, {
-        context: contextBuilder({ orm, tokens: services.tokens, sessions: services.sessions, secureCookies: config.isProduction }),
+        context: requestMetrics.context(
+          contextBuilder({ orm, tokens: services.tokens, sessions: services.sessions, secureCookies: config.isProduction }),
+        ),
       }),
     );
     app.use(httpErrors(logger));
     // Only the placeholder goes: Apollo's drain plugin listens to 'request' too (it counts requests per connection).
     for (const placeholder of placeholders) httpServer.off('request', placeholder as (...args: unknown[]) => void);
     httpServer.on('request', app);
+    const metricsServer = metrics && config.metrics.port !== undefined ? createMetricsServer(metrics, config, logger) : undefined;
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -248,6 +264,7 @@ export async function createApp(
         // operations whose client left meanwhile finish too, in the same grace, before the pools close.
         const graceEnds = Date.now() + config.shutdownGraceMs;
         await drain.close(config.shutdownGraceMs);
+        await closeMetricsServer(metricsServer);
         if (!(await operations.idle(graceEnds - Date.now()))) {
           drain.timedOut = true;
           logger.error({ operations: operations.running }, 'graceful shutdown timed out; operations still running lose their pools');
@@ -268,7 +285,7 @@ export async function createApp(
       })();
       return stopping;
     };
-    return { httpServer, services, orm, logger, drain, stop };
+    return { httpServer, metricsServer, services, orm, logger, drain, stop };
   } catch (error) {
     await passwords.close();
     await rateLimits?.close();

@@ -53,6 +53,7 @@ import { PasskeyService } from './passkeys/passkey.service';
 import { RateLimitMiddleware } from './rate-limits/rate-limited.decorator';
 import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { buildAppSchema } from './schema';
+import { startTracing } from './tracing/request-tracing';
 import { SessionPurge } from './sessions/session-purge';
 import { SessionResolver } from './sessions/session.resolver';
 import { SessionService } from './sessions/session.service';
@@ -157,6 +158,8 @@ export async function createApp(
   const passwords = new PasswordHasher(config.bcryptCost, config.passwordHashing, logger, metrics?.hashing);
   let rateLimits: RateLimiter | undefined;
   try {
+    // Loads OpenTelemetry only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    const tracing = await startTracing(config.tracing, logger);
     rateLimits = await createRateLimiter(config, logger, metrics?.rateLimits);
     const services = wireServices(config, passwords, rateLimits);
     metrics?.watch({ hashing: passwords, outboxBacklog: () => services.outbox.backlog(orm.em.fork()), pool: () => postgresPool(orm) });
@@ -228,7 +231,7 @@ export async function createApp(
     await apollo.start();
 
     app.use(requestIds());
-    app.use(accessLog(logger, metrics));
+    app.use(accessLog(logger, metrics, tracing));
     app.use(metricsOnApiPort(metrics, config, logger));
     app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining, config.databaseUrl ? undefined : config.dataDir));
     // After the probes (always answered), before any body is read; counted once the body is in.
@@ -265,6 +268,7 @@ export async function createApp(
         const graceEnds = Date.now() + config.shutdownGraceMs;
         await drain.close(config.shutdownGraceMs);
         await closeMetricsServer(metricsServer);
+        await tracing?.shutdown();
         if (!(await operations.idle(graceEnds - Date.now()))) {
           drain.timedOut = true;
           logger.error({ operations: operations.running }, 'graceful shutdown timed out; operations still running lose their pools');

@@ -17,7 +17,7 @@ import {
   parseTrustProxy,
   parseUrl,
 } from './env';
-import { parseMetrics, type MetricsConfig } from './metrics';
+import { parseMetrics, parseTracing, type MetricsConfig, type TracingConfig } from './metrics';
 import { parseRateLimits, type RateLimits } from './rate-limit-rules';
 import { parseSigningKeys, type SigningKey } from './signing-keys';
 
@@ -140,6 +140,8 @@ export interface Config {
   readonly mailMaxAttempts: number;
   /** `GET /metrics`: METRICS_TOKEN, METRICS_PORT (src/config/metrics.ts). */
   readonly metrics: MetricsConfig;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME; undefined: no tracing, nothing of OpenTelemetry loaded. */
+  readonly tracing: TracingConfig | undefined;
   /** Problems worth a log line at start-up (outside production; in production they stop start-up). */
   readonly warnings: readonly string[];
 }
@@ -369,6 +371,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const trustProxy = parseTrustProxy(get('TRUST_PROXY'));
   const rateLimits = parseRateLimits(get('RATE_LIMITS'));
   const rateLimitIpv6Prefix = parseInteger('RATE_LIMIT_IPV6_PREFIX', get('RATE_LIMIT_IPV6_PREFIX') ?? '64', 16, 128);
+  const tracing = parseTracing(get('OTEL_EXPORTER_OTLP_ENDPOINT'), get('OTEL_SERVICE_NAME'));
   const metrics = parseMetrics(get('METRICS_TOKEN'), get('METRICS_PORT'), port, [accessSecret, refreshSecret, mfaEncryptionKey]);
 
   // A misspelt variable would be ignored silently and its default would apply.
@@ -430,6 +433,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailRetryDelayMs,
     mailMaxAttempts,
     metrics,
+    tracing,
     warnings: Object.freeze(warnings),
   });
 }

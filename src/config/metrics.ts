@@ -32,3 +32,27 @@ export function parseMetrics(
   }
   return Object.freeze({ token, port });
 }
+
+/** OpenTelemetry tracing: on only when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+export interface TracingConfig {
+  /** Where spans go: the endpoint with `/v1/traces` appended, as OTLP/HTTP specifies. */
+  readonly tracesUrl: string;
+  readonly serviceName: string;
+}
+
+export function parseTracing(endpointRaw: string | undefined, serviceNameRaw: string | undefined): TracingConfig | undefined {
+  if (endpointRaw === undefined) return undefined;
+  let endpoint: URL | undefined;
+  try {
+    endpoint = new URL(endpointRaw.trim());
+  } catch {
+    endpoint = undefined;
+  }
+  if (!endpoint || (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:')) {
+    throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', 'must be an http(s) URL such as http://otel-collector:4318');
+  }
+  if (!endpoint.pathname.endsWith('/')) endpoint.pathname += '/';
+  const serviceName = (serviceNameRaw ?? 'graphql-auth-api').trim();
+  if (!/^[\w.-]{1,64}$/.test(serviceName)) throw new ConfigError('OTEL_SERVICE_NAME', 'must be 1 to 64 letters, digits or _.-');
+  return Object.freeze({ tracesUrl: new URL('v1/traces', endpoint).toString(), serviceName });
+}

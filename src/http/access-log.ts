@@ -4,6 +4,7 @@ import pinoHttp from 'pino-http';
 import { operationSeen } from '../graphql/request-metrics.plugin';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics/metrics';
+import type { RequestTracing } from '../tracing/request-tracing';
 import { requestIdOf } from './request-id';
 
 /** Routes with a label of their own in the HTTP metrics; every other path counts as `other`. */
@@ -23,18 +24,26 @@ function pathOf(req: Request): string {
   return (end < 0 ? url : url.slice(0, end)).slice(0, PATH_MAX);
 }
 
+interface AccessLine {
+  method: string;
+  path: string;
+  operation?: string;
+  operationName?: string;
+  status: number;
+  durationMs: number;
+  clientIp: string | undefined;
+  aborted?: true;
+}
+
 /** What one line says of a request: nothing from headers, body or query string but the operation. */
-function lineOf(req: Request, res: Response): Record<string, unknown> {
-  const path = pathOf(req);
+function lineOf(req: Request, res: Response, durationMs: number): AccessLine {
   const aborted = !res.writableFinished;
-  const status = aborted && !res.headersSent ? CLIENT_CLOSED : res.statusCode;
-  const durationMs = performance.now() - (res.locals[STARTED] as number);
   const seen = operationSeen(res);
   return {
     method: req.method,
-    path,
+    path: pathOf(req),
     ...(seen ? { operation: seen.operation, operationName: seen.operationName } : {}),
-    status,
+    status: aborted && !res.headersSent ? CLIENT_CLOSED : res.statusCode,
     durationMs: Math.round(durationMs * 10) / 10,
     clientIp: req.ip,
     ...(aborted ? { aborted: true } : {}),
@@ -45,18 +54,33 @@ function lineOf(req: Request, res: Response): Record<string, unknown> {
  * One line per request (pino-http), written when the response has finished or the client has left:
  * request id, method, path, GraphQL operation, status, duration and client address; never a
  * header, a cookie, a body or a query string. The same moment feeds the HTTP and GraphQL latency
- * metrics, so a request costs one set of listeners.
+ * metrics and the request's span (when tracing is on), so a request costs one set of listeners.
  */
-export function accessLog(logger: Logger, metrics: Metrics | undefined): RequestHandler {
-  const record = (req: Request, res: Response): Record<string, unknown> => {
-    const line = lineOf(req, res);
+export function accessLog(logger: Logger, metrics: Metrics | undefined, tracing: RequestTracing | undefined): RequestHandler {
+  const record = (req: Request, res: Response): AccessLine => {
+    const startedAt = res.locals[STARTED] as number;
+    const endedAt = performance.now();
+    const line = lineOf(req, res, endedAt - startedAt);
+    const route = ROUTES.has(line.path) ? line.path : 'other';
     if (metrics) {
-      const route = ROUTES.has(line['path'] as string) ? (line['path'] as string) : 'other';
-      const seconds = (line['durationMs'] as number) / 1000;
-      metrics.httpRequests.inc({ route, status: String(line['status']) });
+      const seconds = (endedAt - startedAt) / 1000;
+      metrics.httpRequests.inc({ route, status: String(line.status) });
       metrics.httpDuration.observe({ route }, seconds);
-      if (typeof line['operation'] === 'string') metrics.graphqlDuration.observe({ operation: line['operation'] }, seconds);
+      if (line.operation !== undefined) metrics.graphqlDuration.observe({ operation: line.operation }, seconds);
     }
+    tracing?.record({
+      headers: req.headers,
+      requestId: requestIdOf(res),
+      method: line.method,
+      route,
+      path: line.path,
+      operation: line.operation,
+      operationName: line.operationName,
+      status: line.status,
+      clientIp: line.clientIp,
+      startedAt: performance.timeOrigin + startedAt,
+      endedAt: performance.timeOrigin + endedAt,
+    });
     return line;
   };
   const middleware = pinoHttp({

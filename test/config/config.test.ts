@@ -522,3 +522,25 @@ describe('METRICS_TOKEN, METRICS_PORT', () => {
     expect(configError({ NODE_ENV: 'production', METRICS_TOKN: TOKEN }).message).toMatch(/did you mean METRICS_TOKEN/);
   });
 });
+
+describe('OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME', () => {
+  it('is off by default, and sends to <endpoint>/v1/traces when set', () => {
+    expect(load().tracing).toBeUndefined();
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      serviceName: 'graphql-auth-api',
+    });
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example.com/otlp/', OTEL_SERVICE_NAME: 'auth-eu' }).tracing).toEqual({
+      tracesUrl: 'https://otlp.example.com/otlp/v1/traces',
+      serviceName: 'auth-eu',
+    });
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' }, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'has spaces' }, 'OTEL_SERVICE_NAME'],
+  ])('refuses %j, naming %s', (env, variable) => {
+    expect(configError(env).variable).toBe(variable);
+  });
+});

@@ -133,7 +133,10 @@ describe('/metrics on METRICS_PORT', () => {
   beforeAll(async () => {
     [open, guarded] = await Promise.all([
       startTestApp({ env: { METRICS_PORT: '0' } }),
-      startTestApp({ env: { METRICS_PORT: '0', METRICS_TOKEN: TOKEN } }),
+      // One hashing thread and no queue: logins sent together are refused as overload.
+      startTestApp({
+        env: { METRICS_PORT: '0', METRICS_TOKEN: TOKEN, PASSWORD_HASH_THREADS: '1', PASSWORD_HASH_QUEUE_MAX: '0', BCRYPT_COST: '12' },
+      }),
     ]);
   });
   afterAll(() => stopApps(open, guarded));
@@ -150,6 +153,16 @@ describe('/metrics on METRICS_PORT', () => {
     expect((await scrape(open.url, bearer)).status).toBe(404);
     expect((await fetch(`${base}/graphql`)).status).toBe(404);
     expect((await fetch(`${base}/healthz`)).status).toBe(404);
+  });
+
+  it('counts hashes refused for a full queue, one per SERVICE_UNAVAILABLE login', async () => {
+    const base = guarded.metricsUrl ?? '';
+    const before = samples((await scrape(base, bearer)).body).get('auth_api_password_hash_refusals_total{reason="queue_full"}') ?? 0;
+    const answers = await Promise.all(Array.from({ length: 4 }, () => login(guarded, 'nobody@example.com', PASSWORD)));
+    const refused = answers.filter((answer) => codes(answer).includes('SERVICE_UNAVAILABLE')).length;
+    expect(refused).toBeGreaterThanOrEqual(1);
+    const after = samples((await scrape(base, bearer)).body).get('auth_api_password_hash_refusals_total{reason="queue_full"}') ?? 0;
+    expect(after - before).toBe(refused);
   });
 
   it('still asks for METRICS_TOKEN there when it is set too', async () => {

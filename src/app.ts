@@ -30,13 +30,16 @@ import { formatError } from './graphql/format-error';
 import { OperationsInFlight } from './graphql/operations-in-flight.plugin';
 import { overloadStatusPlugin } from './graphql/overload-status.plugin';
 import { graphqlLimits } from './graphql/limits';
+import { RequestMetrics } from './graphql/request-metrics.plugin';
 import { apolloHandler } from './http/apollo-express';
+import { accessLog } from './http/access-log';
 import { corsAllowlist } from './http/cors';
 import { directiveGuard } from './http/directive-guard';
 import { HttpDrain } from './http/drain';
 import { httpErrors } from './http/error-middleware';
 import { explorerRoutes, readExplorerBundle } from './http/explorer';
 import { createHttpServer } from './http/http-server';
+import { closeMetricsServer, createMetricsServer, metricsEnabled, metricsOnApiPort } from './http/metrics-endpoint';
 import { probes } from './http/probes';
 import { requestIds } from './http/request-id';
 import { requestsInFlight } from './http/requests-in-flight';
@@ -46,11 +49,13 @@ import { LogMailer, SmtpMailer, type Mailer } from './mail/mailer';
 import { OutboxKind } from './mail/outbox-message.entity';
 import { OutboxService } from './mail/outbox.service';
 import { OutboxWorker } from './mail/outbox.worker';
+import { Metrics, postgresPool } from './metrics/metrics';
 import { MfaService } from './mfa/mfa.service';
 import { PasskeyService } from './passkeys/passkey.service';
 import { RateLimitMiddleware } from './rate-limits/rate-limited.decorator';
 import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { buildAppSchema } from './schema';
+import { startTracing } from './tracing/request-tracing';
 import { SessionPurge } from './sessions/session-purge';
 import { SessionResolver } from './sessions/session.resolver';
 import { SessionService } from './sessions/session.service';
@@ -75,6 +80,8 @@ export interface Services {
 
 export interface App {
   readonly httpServer: http.Server;
+  /** The listener of METRICS_PORT, not listening yet (main.ts listens); undefined without METRICS_PORT. */
+  readonly metricsServer: http.Server | undefined;
   readonly services: Services;
   readonly orm: Orm;
   readonly logger: Logger;
@@ -151,11 +158,16 @@ export async function createApp(
   // Before anything opens: a missing bundle stops start-up with nothing to clean up.
   const explorer = config.explorer === 'off' ? undefined : readExplorerBundle(config.explorer);
   const orm = await openDatabase(config, logger);
-  const passwords = new PasswordHasher(config.bcryptCost, config.passwordHashing, logger);
+  // Off (no collection at all) unless METRICS_TOKEN or METRICS_PORT says where to serve them.
+  const metrics = metricsEnabled(config) ? new Metrics(logger) : undefined;
+  const passwords = new PasswordHasher(config.bcryptCost, config.passwordHashing, logger, metrics?.hashing);
   let rateLimits: RateLimiter | undefined;
   try {
-    rateLimits = await createRateLimiter(config, logger);
+    // Loads OpenTelemetry only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    const tracing = await startTracing(config.tracing, logger);
+    rateLimits = await createRateLimiter(config, logger, metrics?.rateLimits);
     const services = wireServices(config, passwords, rateLimits);
+    metrics?.watch({ hashing: passwords, outboxBacklog: () => services.outbox.backlog(orm.em.fork()), pool: () => postgresPool(orm) });
 
     if (config.bootstrapAdmin) {
       const outcome = await services.users.ensureAdmin(orm.em.fork(), config.bootstrapAdmin);
@@ -189,6 +201,7 @@ export async function createApp(
 
     const limits = graphqlLimits();
     const operations = new OperationsInFlight();
+    const requestMetrics = new RequestMetrics(metrics);
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: !config.isProduction,
@@ -218,20 +231,22 @@ export async function createApp(
         errorLoggingPlugin(logger),
         overloadStatusPlugin(),
         operations.plugin(),
+        requestMetrics.plugin(),
         ...(config.graphqlJit ? [compiledExecutionPlugin({ schema, formatError, logger })] : []),
       ],
     });
     await apollo.start();
 
-    // /graphql is routed first: it carries nearly all the traffic and needs none of what serves the
-    // probes. Admission is refused on arrival, before any body is read; counted once the body is in.
+    // Every request gets its id and its access-log line; then /graphql, which carries nearly all the
+    // traffic and needs none of what serves the probes and /metrics. Admission is refused on arrival,
+    // before any body is read; counted once the body is in.
+    app.use(requestIds());
+    app.use(accessLog(logger, metrics, tracing));
     const inFlight = requestsInFlight(config.maxRequestsInFlight);
-    const requestId = requestIds();
     // A browser's GET /graphql gets the explorer's page (EXPLORER; off in production by default).
     if (explorer) app.use(explorerRoutes(explorer, schema, { introspection: !config.isProduction }));
     app.use(
       '/graphql',
-      requestId,
       inFlight.admit,
       // Responses may carry tokens: no cache, shared or private, may keep them.
       (_req, res, next) => {
@@ -243,15 +258,17 @@ export async function createApp(
       inFlight.count,
       directiveGuard(schema),
       apolloHandler(apollo, {
-        context: contextBuilder({
-          orm,
-          tokens: services.tokens,
-          viewers: new ViewerReader(orm, config.databasePreparedStatements),
-          secureCookies: config.isProduction,
-        }),
+        context: requestMetrics.context(
+          contextBuilder({
+            orm,
+            tokens: services.tokens,
+            viewers: new ViewerReader(orm, config.databasePreparedStatements),
+            secureCookies: config.isProduction,
+          }),
+        ),
       }),
     );
-    app.use(requestId);
+    app.use(metricsOnApiPort(metrics, config, logger));
     app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining, config.databaseUrl ? undefined : config.dataDir));
     // After the probes (always answered).
     app.use(inFlight.admit);
@@ -259,6 +276,7 @@ export async function createApp(
     // Only the placeholder goes: Apollo's drain plugin listens to 'request' too (it counts requests per connection).
     for (const placeholder of placeholders) httpServer.off('request', placeholder as (...args: unknown[]) => void);
     httpServer.on('request', app);
+    const metricsServer = metrics && config.metrics.port !== undefined ? createMetricsServer(metrics, config, logger) : undefined;
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
@@ -267,6 +285,8 @@ export async function createApp(
         // operations whose client left meanwhile finish too, in the same grace, before the pools close.
         const graceEnds = Date.now() + config.shutdownGraceMs;
         await drain.close(config.shutdownGraceMs);
+        await closeMetricsServer(metricsServer);
+        await tracing?.shutdown();
         if (!(await operations.idle(graceEnds - Date.now()))) {
           drain.timedOut = true;
           logger.error({ operations: operations.running }, 'graceful shutdown timed out; operations still running lose their pools');
@@ -287,7 +307,7 @@ export async function createApp(
       })();
       return stopping;
     };
-    return { httpServer, services, orm, logger, drain, stop };
+    return { httpServer, metricsServer, services, orm, logger, drain, stop };
   } catch (error) {
     await passwords.close();
     await rateLimits?.close();

@@ -50,6 +50,25 @@ async function listen(config: Config): Promise<http.Server> {
   return httpServer;
 }
 
+/** The metrics listener of METRICS_PORT, on HOST like the API; a clash stops start-up naming the variable. */
+async function listenMetrics(server: http.Server, config: Config): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.metrics.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new StartupError(`METRICS_PORT ${String(config.metrics.port)} on ${config.host} cannot be bound (${code}): choose another`);
+    }
+    throw error;
+  }
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -84,6 +103,14 @@ async function main(): Promise<void> {
   } catch (error) {
     throw new StartupError(startupFailure(error));
   }
+  if (app.metricsServer) {
+    try {
+      await listenMetrics(app.metricsServer, config);
+    } catch (error) {
+      await app.stop();
+      throw error;
+    }
+  }
   const { address, port } = app.httpServer.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   const url = `http://${host}:${String(port)}/graphql`;
@@ -96,6 +123,11 @@ async function main(): Promise<void> {
       rateLimitStore: config.rateLimits === 'off' ? 'off' : config.redisUrl ? 'redis' : 'memory',
       env: config.nodeEnv,
       ...(config.explorer === 'off' ? {} : { explorer: localUrl }),
+      metrics: app.metricsServer
+        ? `http://${host}:${String((app.metricsServer.address() as AddressInfo).port)}/metrics`
+        : config.metrics.token
+          ? `${url.replace(/\/graphql$/, '')}/metrics (bearer token)`
+          : 'off',
       ...(config.isProduction
         ? {}
         : { studio: `https://studio.apollographql.com/sandbox/explorer?endpoint=${encodeURIComponent(localUrl)}` }),

@@ -17,6 +17,7 @@ import {
   parseTrustProxy,
   parseUrl,
 } from './env';
+import { parseMetrics, parseTracing, type MetricsConfig, type TracingConfig } from './metrics';
 import { parseRateLimits, type RateLimits } from './rate-limit-rules';
 import { parseSigningKeys, type SigningKey } from './signing-keys';
 
@@ -152,6 +153,10 @@ export interface Config {
    * production); `graphiql`, the bundled GraphiQL only; `off`, no page (the production default).
    */
   readonly explorer: ExplorerMode;
+  /** `GET /metrics`: METRICS_TOKEN, METRICS_PORT (src/config/metrics.ts). */
+  readonly metrics: MetricsConfig;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME; undefined: no tracing, nothing of OpenTelemetry loaded. */
+  readonly tracing: TracingConfig | undefined;
   /** Problems worth a log line at start-up (outside production; in production they stop start-up). */
   readonly warnings: readonly string[];
 }
@@ -396,6 +401,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const trustProxy = parseTrustProxy(get('TRUST_PROXY'));
   const rateLimits = parseRateLimits(get('RATE_LIMITS'));
   const rateLimitIpv6Prefix = parseInteger('RATE_LIMIT_IPV6_PREFIX', get('RATE_LIMIT_IPV6_PREFIX') ?? '64', 16, 128);
+  const tracing = parseTracing(get('OTEL_EXPORTER_OTLP_ENDPOINT'), get('OTEL_SERVICE_NAME'));
+  const metrics = parseMetrics(get('METRICS_TOKEN'), get('METRICS_PORT'), port, [accessSecret, refreshSecret, mfaEncryptionKey]);
 
   // A misspelt variable would be ignored silently and its default would apply.
   const warnings: string[] = [];
@@ -458,6 +465,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailRetryDelayMs,
     mailMaxAttempts,
     explorer,
+    metrics,
+    tracing,
     warnings: Object.freeze(warnings),
   });
 }

@@ -27,6 +27,14 @@ export interface HashingLimits {
   readonly queueTimeoutMs: number;
 }
 
+/** What the hasher reports as it admits work (metrics); it knows nothing of who listens. */
+export interface HashingObserver {
+  /** A hash got a thread after waiting `waitedMs` for it (0: there was one free). */
+  started(waitedMs: number): void;
+  /** A hash was refused with `Overloaded`: the queue was full, or it waited past its deadline. */
+  refused(reason: 'queue_full' | 'queue_timeout'): void;
+}
+
 /** For tools (the CLI, unit tests): one thread per core, a queue nobody fills. */
 const UNBOUNDED: HashingLimits = { threads: availableParallelism(), queueMax: Number.MAX_SAFE_INTEGER, queueTimeoutMs: 2 ** 31 - 1 };
 
@@ -69,6 +77,7 @@ export class PasswordHasher {
     private readonly cost: number,
     limits: Partial<HashingLimits> = {},
     private readonly logger?: Logger,
+    private readonly observer?: HashingObserver,
   ) {
     this.limits = { ...UNBOUNDED, ...limits };
     this.pool = new Piscina({
@@ -100,15 +109,27 @@ export class PasswordHasher {
     return false;
   }
 
+  /** Hashes waiting for a thread. */
+  get queued(): number {
+    return this.waiting.size;
+  }
+
+  /** Hashes running on a thread. */
+  get active(): number {
+    return this.running;
+  }
+
   async close(): Promise<void> {
     await this.pool.destroy();
   }
 
   private async run<T>(name: 'hash' | 'verify', task: object, signal: AbortSignal | undefined): Promise<T> {
     if (signal?.aborted) throw this.dropped(name, 'before it was queued');
+    const queued = performance.now();
     if (this.running < this.limits.threads && this.waiting.size === 0) this.running++;
     else await this.turn(name, signal);
     const started = performance.now();
+    this.observer?.started(started - queued);
     try {
       return (await this.pool.run(task, { name })) as T;
     } finally {
@@ -120,7 +141,10 @@ export class PasswordHasher {
 
   /** Resolves once this hash holds a thread (`running` counts it already). */
   private turn(name: string, signal: AbortSignal | undefined): Promise<void> {
-    if (this.waiting.size >= this.limits.queueMax) throw new Overloaded(this.retryAfterSeconds());
+    if (this.waiting.size >= this.limits.queueMax) {
+      this.observer?.refused('queue_full');
+      throw new Overloaded(this.retryAfterSeconds());
+    }
     return new Promise<void>((resolve, reject) => {
       const leave = (): void => {
         this.waiting.delete(waiter);
@@ -140,6 +164,7 @@ export class PasswordHasher {
       };
       const deadline = setTimeout(() => {
         leave();
+        this.observer?.refused('queue_timeout');
         reject(new Overloaded(this.retryAfterSeconds()));
       }, this.limits.queueTimeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });

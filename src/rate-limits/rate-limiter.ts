@@ -61,6 +61,12 @@ class AtomicTakeStore extends Store {
   }
 }
 
+/** What the limiter reports about refusals (metrics); it knows nothing of who listens. */
+export interface RateLimitObserver {
+  /** `limit`: a full bucket (RATE_LIMITED); `store_unavailable`: the store failed (SERVICE_UNAVAILABLE). */
+  refused(operation: RateLimitedOperation, bucket: RateLimitKey, reason: 'limit' | 'store_unavailable'): void;
+}
+
 interface TakenAttempt {
   readonly key: string;
   readonly attempt: string;
@@ -80,6 +86,7 @@ export class RateLimiter {
     private readonly logger: Logger,
     /** IPv6 addresses count by this prefix (a client usually holds a whole /64). */
     private readonly ipv6PrefixBits = 64,
+    private readonly observer?: RateLimitObserver,
   ) {}
 
   /** The text a bucket of this kind counts by, or undefined when the operation has no such subject. */
@@ -120,12 +127,15 @@ export class RateLimiter {
           );
         } catch (err) {
           this.logger.warn({ err, operation }, 'rate limit store failed; attempt refused');
+          this.observer?.refused(operation, kind, 'store_unavailable');
           throw new ServiceUnavailable(UNAVAILABLE_MESSAGE);
         }
         const counted = store.counted;
         if (counted) taken.push(counted);
-        if (refusal !== undefined)
+        if (refusal !== undefined) {
+          this.observer?.refused(operation, kind, 'limit');
           throw new RateLimitExceeded(Math.max(1, Math.ceil((store.verdict?.retryAfterMs ?? rule.windowMs) / 1000)));
+        }
       }
     } catch (error) {
       await this.giveBack(this.counter, taken, operation);
@@ -152,10 +162,10 @@ export class RateLimiter {
 }
 
 /** In-process counting by default; Redis, shared by every instance, when REDIS_URL is set. */
-export async function createRateLimiter(config: Config, logger: Logger): Promise<RateLimiter> {
+export async function createRateLimiter(config: Config, logger: Logger, observer?: RateLimitObserver): Promise<RateLimiter> {
   if (config.rateLimits === 'off') return new RateLimiter('off', undefined, logger);
   const counter = config.redisUrl
     ? await RedisAttemptCounter.connect(config.redisUrl, config.redisKeyPrefix, logger)
     : new MemoryAttemptCounter();
-  return new RateLimiter(config.rateLimits, counter, logger, config.rateLimitIpv6Prefix);
+  return new RateLimiter(config.rateLimits, counter, logger, config.rateLimitIpv6Prefix, observer);
 }

@@ -497,3 +497,60 @@ describe('GRAPHQL_JIT', () => {
     expect(configError({ GRAPHQL_JIT: 'off' }).message).toMatch(/^GRAPHQL_JIT /);
   });
 });
+
+describe('METRICS_TOKEN, METRICS_PORT', () => {
+  const TOKEN = 'config-test-metrics-token-0123456789-abcdefghij';
+
+  it('leaves metrics off by default, in development and production alike', () => {
+    expect(load().metrics).toEqual({ token: undefined, port: undefined });
+    expect(load({ NODE_ENV: 'production' }).metrics).toEqual({ token: undefined, port: undefined });
+  });
+
+  it('reads a token and a port of their own', () => {
+    const config = load({ METRICS_TOKEN: TOKEN, METRICS_PORT: '9464' });
+    expect(config.metrics.token?.toString()).toBe(TOKEN);
+    expect(config.metrics.port).toBe(9464);
+    expect(load({ METRICS_PORT: '0', PORT: '0' }).metrics.port).toBe(0);
+  });
+
+  it.each([
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN', /at least 32 bytes/],
+    [{ METRICS_TOKEN: 'a'.repeat(48) }, 'METRICS_TOKEN', /too easy to guess/],
+    [{ METRICS_TOKEN: ACCESS }, 'METRICS_TOKEN', /must differ from the JWT secrets/],
+    [{ METRICS_TOKEN: MFA_KEY }, 'METRICS_TOKEN', /must differ from the JWT secrets/],
+    [{ METRICS_PORT: 'nine' }, 'METRICS_PORT', /whole number/],
+    [{ METRICS_PORT: '70000' }, 'METRICS_PORT', /between 0 and 65535/],
+    [{ METRICS_PORT: '4000' }, 'METRICS_PORT', /must differ from PORT/],
+    [{ METRICS_PORT: '8080', PORT: '8080' }, 'METRICS_PORT', /must differ from PORT/],
+  ])('refuses %j, naming %s', (env, variable, message) => {
+    const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(message);
+  });
+
+  it('takes METRICS_TOKN for a misspelt METRICS_TOKEN', () => {
+    expect(configError({ NODE_ENV: 'production', METRICS_TOKN: TOKEN }).message).toMatch(/did you mean METRICS_TOKEN/);
+  });
+});
+
+describe('OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME', () => {
+  it('is off by default, and sends to <endpoint>/v1/traces when set', () => {
+    expect(load().tracing).toBeUndefined();
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      serviceName: 'graphql-auth-api',
+    });
+    expect(load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example.com/otlp/', OTEL_SERVICE_NAME: 'auth-eu' }).tracing).toEqual({
+      tracesUrl: 'https://otlp.example.com/otlp/v1/traces',
+      serviceName: 'auth-eu',
+    });
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' }, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'has spaces' }, 'OTEL_SERVICE_NAME'],
+  ])('refuses %j, naming %s', (env, variable) => {
+    expect(configError(env).variable).toBe(variable);
+  });
+});

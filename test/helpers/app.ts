@@ -17,6 +17,8 @@ export const TEST_MFA_KEY = 'test-mfa-encryption-key-0123456789-abcdefghijklmnop
 
 export interface TestApp {
   readonly url: string;
+  /** The METRICS_PORT listener's base URL, when the app has one. */
+  readonly metricsUrl: string | undefined;
   readonly config: Config;
   readonly app: App;
   /** Where the embedded database lives (DATA_DIR), kept for restarts. */
@@ -150,9 +152,12 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
   const app = await createApp(config, logger);
   await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
   const { port } = app.httpServer.address() as AddressInfo;
+  const { metricsServer } = app;
+  if (metricsServer) await new Promise<void>((resolve) => metricsServer.listen(0, '127.0.0.1', resolve));
   let stopped = false;
   return {
     url: `http://127.0.0.1:${String(port)}`,
+    metricsUrl: metricsServer ? `http://127.0.0.1:${String((metricsServer.address() as AddressInfo).port)}` : undefined,
     config,
     app,
     dataDir: database.dataDir,

@@ -12,20 +12,21 @@ export class RequestAuth {
 
   private constructor(
     private readonly claims: AccessClaims | undefined,
-    private failure: AuthenticationFailure | undefined,
+    /** Built when first asked for: an Error captures a stack, and most anonymous requests never ask. */
+    private failure: AuthenticationFailure | (() => AuthenticationFailure) | undefined,
     private readonly load: (claims: AccessClaims) => Promise<Viewer>,
   ) {}
 
   /** From the Authorization header; `load` reads the viewer of verified claims (once, when asked). */
   static fromHeader(header: string | undefined, tokens: TokenCodec, load: (claims: AccessClaims) => Promise<Viewer>): RequestAuth {
     if (header === undefined || header === '') {
-      return new RequestAuth(undefined, new AuthenticationFailure(AuthReason.TOKEN_MISSING), load);
+      return new RequestAuth(undefined, () => new AuthenticationFailure(AuthReason.TOKEN_MISSING), load);
     }
     const token = /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(header.trim())?.[1];
     if (token === undefined) {
       return new RequestAuth(
         undefined,
-        new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The Authorization header must be "Bearer <access token>"'),
+        () => new AuthenticationFailure(AuthReason.TOKEN_INVALID, 'The Authorization header must be "Bearer <access token>"'),
         load,
       );
     }
@@ -48,6 +49,7 @@ export class RequestAuth {
 
   /** The signed-in viewer, or UNAUTHENTICATED with the reason. */
   viewer(): Promise<Viewer> {
+    if (typeof this.failure === 'function') this.failure = this.failure();
     if (this.failure) return Promise.reject(this.failure);
     if (this.loaded) return this.loaded;
     if (this.claims === undefined) return Promise.reject(new AuthenticationFailure(AuthReason.TOKEN_MISSING));

@@ -84,7 +84,9 @@ export function accessLog(logger: Logger, metrics: Metrics | undefined, tracing:
     return line;
   };
   const middleware = pinoHttp({
-    logger,
+    // A line holds no secret by construction (lineOf), and pino-http binds a child logger to every
+    // request: without the app logger's redaction paths, which pino would apply to each child's bindings.
+    logger: logger.child({}, { redact: [] }),
     genReqId: (_req, res) => requestIdOf(res as Response),
     customAttributeKeys: { reqId: 'requestId' },
     // Only the request id is bound to the request's logger; the line is built when it ends.

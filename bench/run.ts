@@ -78,6 +78,9 @@ function check(result: LoadResult, what: string): void {
   }
 }
 
+/** The heap sizing for containers that docs/performance.md#heap-sizing-in-containers recommends. */
+const DEFAULT_HEAP_FLAGS = '--max-old-space-size=256 --max-semi-space-size=32';
+
 async function main(): Promise<void> {
   const started = Date.now();
   const fromSource = process.env['BENCH_SERVER'] === 'source';
@@ -89,7 +92,10 @@ async function main(): Promise<void> {
   const databaseUrl = url.toString();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'auth-bench-'));
   const probeDir = mkdtempSync(path.join(os.tmpdir(), 'auth-bench-memory-'));
-  const probed = { nodeArgs: ['-r', MEMORY_PROBE], env: { BENCH_MEMORY_PROBE_DIR: probeDir } };
+  // Both servers run with the heap sizing docs/performance.md recommends for containers
+  // (BENCH_HEAP_FLAGS overrides it; empty: V8's defaults, sized from the machine's memory).
+  const heapFlags = (process.env['BENCH_HEAP_FLAGS'] ?? DEFAULT_HEAP_FLAGS).split(/\s+/).filter(Boolean);
+  const probed = { nodeArgs: [...heapFlags, '-r', MEMORY_PROBE], env: { BENCH_MEMORY_PROBE_DIR: probeDir } };
   const servers: Server[] = [];
   try {
     out(`# Benchmark results`);
@@ -98,7 +104,7 @@ async function main(): Promise<void> {
       `${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} · ${String(os.availableParallelism())} cores · ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · PostgreSQL server (\`DATABASE_URL\`)`,
     );
     out(
-      `Each round: ${String(SECONDS)} s of autocannon, ${String(CONNECTIONS)} connections, from a separate process. bcrypt cost ${String(BCRYPT_COST)}. The project ${fromSource ? 'runs from its TypeScript source (BENCH_SERVER=source: memory figures include @swc-node/register)' : 'runs compiled, as `npm start` runs it'}; the baseline runs from TypeScript through @swc-node/register.`,
+      `Each round: ${String(SECONDS)} s of autocannon, ${String(CONNECTIONS)} connections, from a separate process. bcrypt cost ${String(BCRYPT_COST)}. The project ${fromSource ? 'runs from its TypeScript source (BENCH_SERVER=source: memory figures include @swc-node/register)' : 'runs compiled, as `npm start` runs it'}; the baseline runs from TypeScript through @swc-node/register. Both servers run with ${heapFlags.length > 0 ? `\`${heapFlags.join(' ')}\`` : "V8's default heap sizing"} (\`BENCH_HEAP_FLAGS\`).`,
     );
     out();
 

@@ -3,13 +3,13 @@
 // clients of a busy mobile app do. Prints, per outcome (status and code, a reset connection, a
 // client timeout), how many and how long they took. The goal: fast refusals or bounded latency,
 // no client timeouts. DATABASE_URL picks the PostgreSQL server (a fresh database, dropped after).
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from './lib/processes';
 import { fmt, sql } from './lib/util';
+import { productionEnv } from './lib/production-env';
 
 const CONNECTIONS = Number(process.env['FLOOD_CONNECTIONS'] ?? 2000);
 const CLIENT_TIMEOUT_MS = 10_000;
@@ -74,20 +74,11 @@ async function main(): Promise<void> {
   const url = new URL(SERVER_URL);
   url.pathname = `/${dbName}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'auth-flood-'));
-  const server = await startServer('project', 'bench/servers/project.ts', {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATA_DIR: dataDir,
-    DATABASE_URL: url.toString(),
-    JWT_ACCESS_SECRET: randomBytes(48).toString('base64url'),
-    JWT_REFRESH_SECRET: randomBytes(48).toString('base64url'),
-    MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
-    SMTP_URL: 'log',
-    APP_URL: 'https://app.example.test',
-    MAIL_FROM: 'no-reply@example.test',
-    BCRYPT_COST: '12',
-    RATE_LIMITS: 'off',
-  });
+  const server = await startServer(
+    'project',
+    'bench/servers/project.ts',
+    productionEnv({ dataDir, databaseUrl: url.toString(), bcryptCost: 12 }),
+  );
   try {
     const signup = await fetch(`${server.url}/graphql`, {
       method: 'POST',

@@ -23,6 +23,7 @@ import { load } from './lib/load';
 import { forcedGc, MEMORY_PROBE, PeakRss } from './lib/memory';
 import { compiledServer, startServer, type Server } from './lib/processes';
 import { fmt, sql } from './lib/util';
+import { productionEnv } from './lib/production-env';
 
 const SECONDS = Number(process.env['HEAP_SECONDS'] ?? 20);
 const ACCOUNTS = Number(process.env['HEAP_ACCOUNTS'] ?? 200);
@@ -57,25 +58,17 @@ async function main(): Promise<void> {
     server = await startServer(
       'project',
       entry,
-      {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        DATA_DIR: dataDir,
-        DATABASE_URL: url.toString(),
-        JWT_ACCESS_SECRET: randomBytes(48).toString('base64url'),
-        JWT_REFRESH_SECRET: randomBytes(48).toString('base64url'),
-        MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
-        SMTP_URL: 'log',
-        APP_URL: 'https://app.example.test',
-        MAIL_FROM: 'no-reply@example.test',
-        BCRYPT_COST: '10',
-        // Rate limits as shipped, raised per address only: all the load comes from 127.0.0.1.
-        RATE_LIMITS: 'login:ip=1000000/1m,signup:ip=1000000/1m,refreshToken:ip=1000000/1m',
-        BOOTSTRAP_ADMIN_EMAIL: 'heap-admin@example.com',
-        BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
-        BENCH_MEMORY_PROBE_DIR: dataDir,
-        BENCH_HEAP_SNAPSHOT: 'true',
-      },
+      productionEnv(
+        { dataDir, databaseUrl: url.toString(), bcryptCost: 10 },
+        {
+          // Rate limits as shipped, raised per address only: all the load comes from 127.0.0.1.
+          RATE_LIMITS: 'login:ip=1000000/1m,signup:ip=1000000/1m,refreshToken:ip=1000000/1m',
+          BOOTSTRAP_ADMIN_EMAIL: 'heap-admin@example.com',
+          BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
+          BENCH_MEMORY_PROBE_DIR: dataDir,
+          BENCH_HEAP_SNAPSHOT: 'true',
+        },
+      ),
       ['-r', MEMORY_PROBE],
     );
     const running = server;

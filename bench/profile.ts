@@ -24,6 +24,7 @@ import { signup } from './lib/graphql-client';
 import { load, type LoadOptions, type LoadResult } from './lib/load';
 import { ROOT, startServer, type Server } from './lib/processes';
 import { fmt, sql } from './lib/util';
+import { productionEnv } from './lib/production-env';
 
 const SERVER_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
@@ -32,21 +33,7 @@ const PASSWORD = 'profile password 4711';
 const ACCESS_SECRET = randomBytes(48).toString('base64url');
 
 function projectEnv(databaseUrl: string, dataDir: string): Record<string, string> {
-  return {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    JWT_ACCESS_SECRET: ACCESS_SECRET,
-    JWT_REFRESH_SECRET: randomBytes(48).toString('base64url'),
-    MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
-    // Production requires the mail settings; mail is written to the log here.
-    SMTP_URL: 'log',
-    APP_URL: 'https://app.example.test',
-    MAIL_FROM: 'no-reply@example.test',
-    BCRYPT_COST: '10',
-    RATE_LIMITS: 'off',
-  };
+  return productionEnv({ dataDir, databaseUrl, bcryptCost: 10, accessSecret: ACCESS_SECRET });
 }
 
 interface Rung {

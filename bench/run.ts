@@ -18,6 +18,7 @@ import { fillFigures } from './lib/doc-figures';
 import { forcedGc, MEMORY_PROBE, PeakRss } from './lib/memory';
 import { compiledServer, ROOT, startServer, type Server } from './lib/processes';
 import { fmt, median, sql } from './lib/util';
+import { productionEnv } from './lib/production-env';
 
 // BENCH_ONLY=me runs only section 1 (for iterating on the hot path) and does not write RESULTS.md.
 // The project runs as `npm start` does, compiled (src/ built into bench/.tmp/dist, then
@@ -40,21 +41,7 @@ function out(line = ''): void {
 }
 
 function projectEnv(databaseUrl: string | undefined, dataDir: string): Record<string, string> {
-  return {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATA_DIR: dataDir,
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-    JWT_ACCESS_SECRET: ACCESS_SECRET,
-    JWT_REFRESH_SECRET: REFRESH_SECRET,
-    MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
-    // Production requires the mail settings; mail is written to the log here.
-    SMTP_URL: 'log',
-    APP_URL: 'https://app.example.test',
-    MAIL_FROM: 'no-reply@example.test',
-    BCRYPT_COST: String(BCRYPT_COST),
-    RATE_LIMITS: 'off',
-  };
+  return productionEnv({ dataDir, databaseUrl, bcryptCost: BCRYPT_COST, accessSecret: ACCESS_SECRET, refreshSecret: REFRESH_SECRET });
 }
 
 const ME_BODY = JSON.stringify({ query: '{ me { id email name role } }' });

@@ -1,8 +1,8 @@
 // The servers under test: two instances of src/main.ts (NODE_ENV=production) with the memory
 // probe preloaded, their warn-and-above log lines watched, and a bounded stop.
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ROOT, startServer, type Server } from '../lib/processes';
+import { productionEnv } from '../lib/production-env';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, BCRYPT_COST, REDIS_KEY_PREFIX, REDIS_URL, STOP_GRACE_MS } from './config';
 import { progress } from './progress';
 import { type Results } from './results';
@@ -25,27 +25,19 @@ export interface Instance {
 
 /** The instances' environment: one database, one Redis prefix, the bootstrap admin the soak logs in as. */
 function instanceEnv(databaseUrl: string, dataDir: string): Record<string, string> {
-  return {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    LOG_FORMAT: 'json',
-    DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL,
-    REDIS_KEY_PREFIX,
-    JWT_ACCESS_SECRET: randomBytes(48).toString('base64url'),
-    JWT_REFRESH_SECRET: randomBytes(48).toString('base64url'),
-    MFA_ENCRYPTION_KEY: randomBytes(48).toString('base64url'),
-    // Production requires the mail settings; mail is written to the log here.
-    SMTP_URL: 'log',
-    APP_URL: 'https://app.example.test',
-    MAIL_FROM: 'no-reply@example.test',
-    BCRYPT_COST: String(BCRYPT_COST),
-    RATE_LIMITS,
-    BOOTSTRAP_ADMIN_EMAIL: ADMIN_EMAIL,
-    BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    SOAK_MEMORY_PROBE_DIR: dataDir,
-  };
+  return productionEnv(
+    { dataDir, databaseUrl, bcryptCost: BCRYPT_COST },
+    {
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      REDIS_URL,
+      REDIS_KEY_PREFIX,
+      RATE_LIMITS,
+      BOOTSTRAP_ADMIN_EMAIL: ADMIN_EMAIL,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      SOAK_MEMORY_PROBE_DIR: dataDir,
+    },
+  );
 }
 
 /**

@@ -66,10 +66,6 @@ export function apolloHandler<TContext extends BaseContext>(
       res.writeHead(res.statusCode);
       for await (const chunk of response.body.asyncIterator) {
         res.write(chunk);
-        // The `compression` middleware patches a `flush` onto the response; an incremental part must
-        // not wait in its buffer. (Not mounted here today; kept so that it keeps working if it is.)
-        const flushable = res as Response & { flush?: () => void };
-        if (typeof flushable.flush === 'function') flushable.flush();
       }
       res.end();
     } catch (error) {

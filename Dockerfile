@@ -12,7 +12,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.mjs ./scripts/
+COPY scripts/build.mjs scripts/explorer-bundle.js ./scripts/
 COPY src ./src
 COPY explorer ./explorer
 RUN npm run build && rm -f dist/.tsbuildinfo

@@ -8,9 +8,10 @@
 // hand: then the incremental state is dropped and everything is compiled again. Plain JavaScript,
 // so that it runs before anything is compiled and without a TypeScript loader.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { ensureExplorerBundle } from './explorer-bundle.js';
 
 const ROOT = process.cwd();
 const SOURCE = path.join(ROOT, 'src');
@@ -19,8 +20,6 @@ const OUT = path.join(ROOT, 'dist');
 const BUILD_INFO = path.join(OUT, '.tsbuildinfo');
 /** The explorer page's bundle: Vite's output, not the compiler's, so never pruned. */
 const EXPLORER_OUT = path.join(OUT, 'explorer');
-const EXPLORER_SOURCE = path.join(ROOT, 'explorer');
-const EXPLORER_SOURCES = [EXPLORER_SOURCE, path.join(ROOT, 'package-lock.json')];
 /** What tsc writes for one source file, longest suffix first. */
 const OUTPUT_SUFFIXES = ['.d.ts.map', '.js.map', '.d.ts', '.js'];
 const SOURCE_SUFFIXES = ['.ts', '.js'];
@@ -99,32 +98,11 @@ if (compile() && existsSync(OUT)) {
   if (removed.length > 0) process.stdout.write(`removed the outputs of deleted sources: ${removed.join(', ')}\n`);
 }
 
-/**
- * The newest modification time of `file` and, for a directory, of everything under it.
- * @param {string} file
- * @returns {number}
- */
-function newestMtime(file) {
-  const stat = statSync(file);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(stat.mtimeMs, ...readdirSync(file).map((name) => newestMtime(path.join(file, name))));
+if (process.exitCode === undefined || process.exitCode === 0) {
+  try {
+    ensureExplorerBundle(ROOT);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
 }
-
-/** Bundles the explorer page unless dist/explorer is newer than its sources (a build takes some ten seconds). */
-function bundleExplorer() {
-  const index = path.join(EXPLORER_OUT, 'index.html');
-  if (!existsSync(EXPLORER_SOURCE)) return true;
-  const sources = EXPLORER_SOURCES.filter((source) => existsSync(source));
-  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return true;
-  const vite = path.join(ROOT, 'node_modules/vite/bin/vite.js');
-  const result = spawnSync(process.execPath, [vite, 'build', 'explorer', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    timeout: BUILD_TIMEOUT_MS,
-  });
-  if (result.error) throw new Error(`vite build failed to run: ${result.error.message}`);
-  if (result.status !== 0) process.exitCode = result.status ?? 1;
-  return result.status === 0;
-}
-
-if (process.exitCode === undefined || process.exitCode === 0) bundleExplorer();

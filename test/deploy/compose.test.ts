@@ -335,9 +335,15 @@ describe('Dockerfile', () => {
     expect(copiesExplorer).toBeGreaterThanOrEqual(0);
     expect(copiesExplorer).toBeLessThan(builds);
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
-    // npm run build (scripts/build.mjs) compiles, then bundles the page with Vite, as build:explorer does.
+    // npm run build (scripts/build.mjs) compiles, then bundles the page with Vite (scripts/explorer-bundle.js), as build:explorer does.
     expect(scripts['build']).toBe('node scripts/build.mjs');
-    expect(read('scripts/build.mjs')).toMatch(/\[vite, 'build', 'explorer'/);
+    expect(read('scripts/build.mjs')).toMatch(/ensureExplorerBundle\(ROOT\)/);
+    expect(read('scripts/explorer-bundle.js')).toMatch(/'build', 'explorer'/);
+    const copiesScripts = build.findIndex(
+      (i) => i.keyword === 'COPY' && i.args === 'scripts/build.mjs scripts/explorer-bundle.js ./scripts/',
+    );
+    expect(copiesScripts).toBeGreaterThanOrEqual(0);
+    expect(copiesScripts).toBeLessThan(builds);
     expect(scripts['build:explorer']).toMatch(/^vite build explorer\b/);
     // explorer/vite.config.mjs writes the bundle where src/http/explorer.ts reads it: dist/explorer.
     expect(read('explorer/vite.config.mjs')).toMatch(/outDir: path\.resolve\(import\.meta\.dirname, '\.\.\/dist\/explorer'\)/);

@@ -30,7 +30,8 @@ import { formatError } from './graphql/format-error';
 import { OperationsInFlight } from './graphql/operations-in-flight.plugin';
 import { overloadStatusPlugin } from './graphql/overload-status.plugin';
 import { graphqlLimits } from './graphql/limits';
-import { RequestMetrics } from './graphql/request-metrics.plugin';
+import { operationLabel, RequestMetrics } from './graphql/request-metrics.plugin';
+import { ReusedQueries } from './graphql/reused-queries';
 import { apolloHandler } from './http/apollo-express';
 import { accessLog } from './http/access-log';
 import { corsAllowlist } from './http/cors';
@@ -202,6 +203,24 @@ export async function createApp(
     const limits = graphqlLimits();
     const operations = new OperationsInFlight();
     const requestMetrics = new RequestMetrics(metrics);
+    const context = requestMetrics.context(
+      contextBuilder({
+        orm,
+        tokens: services.tokens,
+        viewers: new ViewerReader(orm, config.databasePreparedStatements),
+        secureCookies: config.isProduction,
+      }),
+    );
+    const reused = config.graphqlJit
+      ? new ReusedQueries({
+          context,
+          formatError,
+          logger,
+          operations,
+          metrics: requestMetrics,
+          label: (operation) => operationLabel(operation, schema),
+        })
+      : undefined;
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: !config.isProduction,
@@ -232,7 +251,18 @@ export async function createApp(
         overloadStatusPlugin(),
         operations.plugin(),
         requestMetrics.plugin(),
-        ...(config.graphqlJit ? [compiledExecutionPlugin({ schema, formatError, logger })] : []),
+        ...(reused
+          ? [
+              compiledExecutionPlugin({
+                schema,
+                formatError,
+                logger,
+                ranCompiled: (...args) => {
+                  reused.remember(...args);
+                },
+              }),
+            ]
+          : []),
       ],
     });
     await apollo.start();
@@ -257,16 +287,8 @@ export async function createApp(
       express.json({ limit: BODY_LIMIT }),
       inFlight.count,
       directiveGuard(schema),
-      apolloHandler(apollo, {
-        context: requestMetrics.context(
-          contextBuilder({
-            orm,
-            tokens: services.tokens,
-            viewers: new ViewerReader(orm, config.databasePreparedStatements),
-            secureCookies: config.isProduction,
-          }),
-        ),
-      }),
+      ...(reused ? [reused.handler()] : []),
+      apolloHandler(apollo, { context }),
     );
     app.use(metricsOnApiPort(metrics, config, logger));
     app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining, config.databaseUrl ? undefined : config.dataDir));

@@ -6,6 +6,7 @@ import {
   type GraphQLError,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   OperationTypeNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
@@ -27,6 +28,16 @@ export interface CompiledExecutionOptions {
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly logger: Logger;
   readonly maxCompiled?: number;
+  /**
+   * Told of each query that ran compiled without variables: its text answers the same way every time
+   * (ReusedQueries serves it from then on without Apollo's pipeline).
+   */
+  readonly ranCompiled?: (
+    query: string,
+    operationName: string | undefined,
+    compiled: CompiledQuery,
+    operation: OperationDefinitionNode,
+  ) => void;
 }
 
 /**
@@ -35,7 +46,7 @@ export interface CompiledExecutionOptions {
  * the server's formatError, and a formatError that throws gives a masked error. Stack traces are
  * never included (includeStacktraceInErrorResponses is off in createApp).
  */
-function formatLikeApollo(
+export function formatLikeApollo(
   errors: readonly GraphQLError[],
   formatError: CompiledExecutionOptions['formatError'],
 ): { formatted: GraphQLFormattedError[]; status: number | undefined; headers: HeaderMap } {
@@ -79,7 +90,7 @@ function formatLikeApollo(
  * So no resolver ever runs twice.
  */
 export function compiledExecutionPlugin(options: CompiledExecutionOptions): ApolloServerPlugin<Context> {
-  const { schema, formatError, logger } = options;
+  const { schema, formatError, logger, ranCompiled } = options;
   const maxCompiled = options.maxCompiled ?? MAX_COMPILED;
   /** Documents run once by graphql-js; weak, so it lives no longer than Apollo's document cache. */
   const seenOnce = new WeakSet<DocumentNode>();
@@ -122,7 +133,8 @@ export function compiledExecutionPlugin(options: CompiledExecutionOptions): Apol
     async requestDidStart() {
       return {
         async responseForOperation({ document, operation, operationName, request, contextValue }): Promise<GraphQLResponse | null> {
-          if (operation.operation !== OperationTypeNode.QUERY) return null;
+          // No operation of that name (Apollo's types say otherwise): Apollo's execution refuses it.
+          if ((operation as OperationDefinitionNode | undefined)?.operation !== OperationTypeNode.QUERY) return null;
           const query = compiledFor(document, request.operationName);
           if (query === undefined || query === NOT_COMPILED) return null;
           const result = (await query.query(undefined, contextValue, request.variables ?? {})) as ExecutionResult;
@@ -132,6 +144,14 @@ export function compiledExecutionPlugin(options: CompiledExecutionOptions): Apol
             return null;
           }
           logger.trace({ requestId, operationName }, 'graphql operation ran compiled');
+          if (
+            ranCompiled &&
+            typeof request.query === 'string' &&
+            !operation.variableDefinitions?.length &&
+            request.extensions === undefined
+          ) {
+            ranCompiled(request.query, request.operationName, query, operation);
+          }
           const errors = result.errors;
           if (!errors?.length) {
             return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data: result.data } } };

@@ -13,17 +13,25 @@ export class OperationsInFlight {
   plugin(): ApolloServerPlugin<Context> {
     return {
       requestDidStart: async () => {
-        this.count++;
-        let done = false;
+        const end = this.begin();
         return {
           willSendResponse: async () => {
-            if (done) return;
-            done = true;
-            this.count--;
-            if (this.count === 0) for (const wake of this.waiters) wake();
+            end();
           },
         };
       },
+    };
+  }
+
+  /** Counts one operation from now; the function returned ends it (once, however often it is called). */
+  begin(): () => void {
+    this.count++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.count--;
+      if (this.count === 0) for (const wake of this.waiters) wake();
     };
   }
 

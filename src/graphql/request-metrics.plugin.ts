@@ -1,6 +1,13 @@
 import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse, GraphQLRequestListener } from '@apollo/server';
 import type { Request, Response } from 'express';
-import { Kind, OperationTypeNode, type GraphQLFormattedError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  Kind,
+  OperationTypeNode,
+  type FormattedExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { Context } from '../context';
 import { AuthReason, ErrorCode } from '../errors';
 import type { Metrics } from '../metrics/metrics';
@@ -102,11 +109,23 @@ export class RequestMetrics {
   }
 
   private record({ operation, schema, response, contextValue }: GraphQLRequestContextWillSendResponse<Context>): void {
-    const label = operationLabel(operation, schema);
+    const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
+    this.recordAnswer(operationLabel(operation, schema), operation, result, contextValue);
+  }
+
+  /**
+   * Records one answer: the operation seen (for the access log) and its counts. `label` is
+   * operationLabel's for `operation`; `result` undefined for a streamed answer.
+   */
+  recordAnswer(
+    label: string,
+    operation: OperationDefinitionNode | undefined,
+    result: FormattedExecutionResult | undefined,
+    contextValue: Context,
+  ): void {
     const locals = (contextValue as Partial<Record<typeof RESPONSE_LOCALS, Record<string, unknown>>>)[RESPONSE_LOCALS];
     if (locals) locals[SEEN] = { operation: label, operationName: operation?.name?.value } satisfies OperationSeen;
     if (!this.metrics) return;
-    const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
     const errors = result?.errors;
     this.metrics.graphqlRequests.inc({ operation: label, code: errors?.length ? codeOf(errors[0]) : 'OK' });
     if (operation?.operation !== OperationTypeNode.MUTATION) return;

@@ -85,6 +85,19 @@ describe('compiled path: taken for reused queries, with the same answers', () =>
     for (const reply of replies) expect(loggedFor(reply.requestId)).not.toContain(COMPILED);
   });
 
+  it('refuses an operation name the document lacks as Apollo does (it was a 500 with the compiled path on)', async () => {
+    const query = 'query Mine { authConfig { passwordMinLength } }';
+    const body = JSON.stringify({ query, operationName: 'Theirs' });
+    const send = async (target: TestApp): Promise<{ status: number; text: string }> => {
+      const response = await fetch(`${target.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: response.status, text: await response.text() };
+    };
+    const expected = await send(plain);
+    expect(expected.status).toBe(400);
+    expect(expected.text).toContain('OPERATION_RESOLUTION_FAILURE');
+    for (let i = 0; i < 3; i++) expect(await send(app)).toEqual(expected);
+  });
+
   it('answers a field-level FORBIDDEN with partial data on the compiled path', async () => {
     const query = '{ me { id name email isActive lastLoginAt } authConfig { passwordMinLength } }';
     const { later, body } = await sameEveryTime(app, 3, query, undefined, user.accessToken);

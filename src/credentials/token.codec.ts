@@ -44,6 +44,9 @@ export interface PublicJwk {
   readonly [member: string]: unknown;
 }
 
+/** Access tokens remembered as verified, at most (about 2 MB of token text and claims). */
+const VERIFIED_MAX = 4096;
+
 /**
  * Signs and verifies both token kinds. Keys are built once as KeyObjects (a string
  * secret would be re-parsed on every call); verification pins the algorithm, requires
@@ -58,6 +61,8 @@ export class TokenCodec {
   private readonly signingKeys: readonly SigningKey[];
   private readonly signingKeysByKid: ReadonlyMap<string, SigningKey>;
   private readonly jwks: readonly PublicJwk[];
+  /** Access tokens that verified, by their text; Map order is insertion order. */
+  private readonly verifiedAccess = new Map<string, AccessClaims>();
 
   constructor(config: TokenConfig) {
     this.keys = { access: createSecretKey(config.jwt.accessSecret), refresh: createSecretKey(config.jwt.refreshSecret) };
@@ -103,11 +108,31 @@ export class TokenCodec {
     return { token: this.sign('refresh', payload), expiresAt: new Date(exp * 1000) };
   }
 
+  /**
+   * The claims of a valid access token. A token that verified once is remembered (exact text, at most
+   * VERIFIED_MAX of them, the oldest forgotten first) until it expires: a client sends the same token
+   * on every request for its lifetime, and the signature check is the largest cost of an
+   * authenticated request after the database. Only its expiry is checked again, as jsonwebtoken
+   * checks it; a token that failed is never remembered. Whether its session still stands is read
+   * from the database on every request, as before.
+   */
   verifyAccess(token: string): AccessClaims {
+    const known = this.verifiedAccess.get(token);
+    if (known) {
+      if (Math.floor(Date.now() / 1000) < known.exp) return known;
+      this.verifiedAccess.delete(token);
+      throw new AuthenticationFailure(AuthReason.TOKEN_EXPIRED);
+    }
     const payload = this.verify('access', token);
     const { role } = payload;
     if (!isRole(role)) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
-    return { sub: payload.sub, sid: payload.sid, jti: payload.jti, exp: payload.exp, role };
+    const claims: AccessClaims = Object.freeze({ sub: payload.sub, sid: payload.sid, jti: payload.jti, exp: payload.exp, role });
+    if (this.verifiedAccess.size >= VERIFIED_MAX) {
+      const oldest = this.verifiedAccess.keys().next();
+      if (!oldest.done) this.verifiedAccess.delete(oldest.value);
+    }
+    this.verifiedAccess.set(token, claims);
+    return claims;
   }
 
   verifyRefresh(token: string): RefreshClaims {

@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import { startTestApp, stopApps, TEST_ACCESS_SECRET, TEST_REFRESH_SECRET, type TestApp } from '../helpers/app';
 import { signUp, type SignedIn } from '../helpers/factories';
 import { codes, gql, type GraphQLResponse } from '../helpers/graphql';
+import { until } from '../helpers/eventually';
 import { must } from '../helpers/must';
 
 let app: TestApp;
@@ -102,6 +103,18 @@ describe('forged and tampered access tokens', () => {
 
   it('refuses a token without exp', async () => {
     expectRefused(await meWith(`Bearer ${signAccessWith(accessPayload({ exp: undefined }))}`));
+  });
+
+  it('answers TOKEN_EXPIRED once the exp of a token accepted before has passed', async () => {
+    // The server remembers tokens that verified, so the second use skips the signature: not the expiry.
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const token = `Bearer ${signAccessWith(accessPayload({ exp }))}`;
+    const accepted = await meWith(token);
+    expect(accepted.errors).toBeUndefined();
+    expect(accepted.data?.['me']).toEqual({ id: user.id, role: 'USER' });
+    await until('the token has expired', () => Promise.resolve(Date.now() >= exp * 1000));
+    expectRefused(await meWith(token), 'TOKEN_EXPIRED');
+    expectRefused(await meWith(token), 'TOKEN_EXPIRED');
   });
 
   it('answers TOKEN_EXPIRED for a correctly signed token past its exp', async () => {

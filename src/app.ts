@@ -34,6 +34,7 @@ import { operationLabel, RequestMetrics } from './graphql/request-metrics.plugin
 import { ReusedQueries } from './graphql/reused-queries';
 import { apolloHandler } from './http/apollo-express';
 import { accessLog } from './http/access-log';
+import { chain } from './http/chain';
 import { corsAllowlist } from './http/cors';
 import { directiveGuard } from './http/directive-guard';
 import { HttpDrain } from './http/drain';
@@ -197,7 +198,6 @@ export async function createApp(
     app.disable('x-powered-by');
     // Nothing here is cacheable by validator: /graphql answers `no-store`, the probes change.
     app.set('etag', false);
-    app.use(securityHeaders(config.isProduction));
     app.set('trust proxy', config.trustProxy);
 
     const limits = graphqlLimits();
@@ -270,25 +270,28 @@ export async function createApp(
     // Every request gets its id and its access-log line; then /graphql, which carries nearly all the
     // traffic and needs none of what serves the probes and /metrics. Admission is refused on arrival,
     // before any body is read; counted once the body is in.
-    app.use(requestIds());
-    app.use(accessLog(logger, metrics, tracing));
+    // Helmet's headers on every response, the request id and the access line: one router layer.
+    app.use(chain(securityHeaders(config.isProduction), requestIds(), accessLog(logger, metrics, tracing)));
     const inFlight = requestsInFlight(config.maxRequestsInFlight);
     // A browser's GET /graphql gets the explorer's page (EXPLORER; off in production by default).
     if (explorer) app.use(explorerRoutes(explorer, schema, { introspection: !config.isProduction }));
+    // One router layer for the whole /graphql chain (src/http/chain.ts).
     app.use(
       '/graphql',
-      inFlight.admit,
-      // Responses may carry tokens: no cache, shared or private, may keep them.
-      (_req, res, next) => {
-        res.setHeader('cache-control', 'no-store');
-        next();
-      },
-      corsAllowlist(config.corsOrigins),
-      express.json({ limit: BODY_LIMIT }),
-      inFlight.count,
-      directiveGuard(schema),
-      ...(reused ? [reused.handler()] : []),
-      apolloHandler(apollo, { context }),
+      chain(
+        inFlight.admit,
+        // Responses may carry tokens: no cache, shared or private, may keep them.
+        (_req, res, next) => {
+          res.setHeader('cache-control', 'no-store');
+          next();
+        },
+        corsAllowlist(config.corsOrigins),
+        express.json({ limit: BODY_LIMIT }),
+        inFlight.count,
+        directiveGuard(schema),
+        ...(reused ? [reused.handler()] : []),
+        apolloHandler(apollo, { context }),
+      ),
     );
     app.use(metricsOnApiPort(metrics, config, logger));
     app.use(probes(orm, config.databaseUrl, services.tokens, () => drain.draining, config.databaseUrl ? undefined : config.dataDir));

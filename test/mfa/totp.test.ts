@@ -14,10 +14,10 @@ const DISABLE = `mutation ($code: String!) { disableTotp(code: $code) }`;
 const REGENERATE = `mutation ($code: String!) { regenerateRecoveryCodes(code: $code) }`;
 const STEP_MS = 30_000;
 
-/** A code of the authenticator `steps` time steps from now (RFC 6238, as the enrolment URI says). */
-function codeAt(secret: string, steps = 0): string {
+/** A code of the authenticator `steps` time steps from `at` (now), as RFC 6238 and the enrolment URI say. */
+function codeAt(secret: string, steps = 0, at = Date.now()): string {
   return new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({
-    timestamp: Date.now() + steps * STEP_MS,
+    timestamp: at + steps * STEP_MS,
   });
 }
 
@@ -41,6 +41,8 @@ function mfaTokenOf(response: GraphQLResponse): string {
 interface Enrolled {
   readonly user: SignedIn;
   readonly secret: string;
+  /** The code that confirmed the enrolment (used up). */
+  readonly confirmedWith: string;
   readonly recoveryCodes: string[];
 }
 
@@ -58,9 +60,10 @@ describe('TOTP second factor', () => {
     const user = await signUp(app);
     const enrollment = await gql(app, ENROLL, {}, { token: user.accessToken });
     const secret = mustBeString(enrollment.data?.['enrollTotp']?.secret, 'secret');
-    const confirmed = await gql(app, CONFIRM, { code: codeAt(secret) }, { token: user.accessToken });
+    const confirmedWith = codeAt(secret);
+    const confirmed = await gql(app, CONFIRM, { code: confirmedWith }, { token: user.accessToken });
     expect(confirmed.errors).toBeUndefined();
-    return { user, secret, recoveryCodes: confirmed.data?.['confirmTotp'] as string[] };
+    return { user, secret, confirmedWith, recoveryCodes: confirmed.data?.['confirmTotp'] as string[] };
   }
 
   it('enrols with an otpauth URI, stays off until a code confirms it, then returns ten recovery codes once', async () => {
@@ -143,9 +146,9 @@ describe('TOTP second factor', () => {
   });
 
   it('accepts each code once, one step of drift either way, and nothing further off', async () => {
-    const { user, secret } = await enrolled(); // the current step's code is used up
-    const current = codeAt(secret);
-    expect(codes(await gql(app, VERIFY, { input: { mfaToken: mfaTokenOf(await login(app, user.email)), code: current } }))).toEqual([
+    // The code that confirmed the enrolment is used up, even when its time step has just ended.
+    const { user, secret, confirmedWith } = await enrolled();
+    expect(codes(await gql(app, VERIFY, { input: { mfaToken: mfaTokenOf(await login(app, user.email)), code: confirmedWith } }))).toEqual([
       'UNAUTHENTICATED/INVALID_MFA_CODE',
     ]);
     for (const steps of [3, -3]) {

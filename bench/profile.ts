@@ -91,6 +91,7 @@ async function main(): Promise<void> {
       ...env,
       BENCH_VIEWER_FROM_MEMORY: 'true',
     });
+    const apolloOnly = await started('project, GRAPHQL_JIT=false', 'bench/servers/project.ts', { ...env, GRAPHQL_JIT: 'false' });
     const plain = await started('node:http', 'bench/servers/layers.ts', { LAYER: 'plain' });
     const withExpress = await started('express', 'bench/servers/layers.ts', { LAYER: 'express' });
     const baseline = await started('baseline', 'bench/servers/baseline.ts', {
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
         request: { url: withExpress.url },
       },
       {
-        name: 'project: Apollo `{ __typename }` (+ CORS, JSON body, limits, Apollo pipeline)',
+        name: 'project: `{ __typename }` (+ request id, access log, CORS, JSON body, limits; a reused query, past Apollo)',
         server: project,
         database: false,
         request: { url: `${project.url}/graphql`, method: 'POST', headers: json, body: '{"query":"{ __typename }"}' },
@@ -143,6 +144,13 @@ async function main(): Promise<void> {
       server: baseline,
       database: true,
       request: { url: `${baseline.url}/users/me`, headers: { authorization: `Bearer ${baselineToken}` } },
+    };
+
+    const apolloRung: Rung = {
+      name: "for comparison: `{ __typename }` through Apollo Server's request pipeline (`GRAPHQL_JIT=false`: no reused queries)",
+      server: apolloOnly,
+      database: false,
+      request: { url: `${apolloOnly.url}/graphql`, method: 'POST', headers: json, body: '{"query":"{ __typename }"}' },
     };
 
     const lines = [
@@ -170,6 +178,7 @@ async function main(): Promise<void> {
     const fullMe = previous ?? NaN;
     const base = await measure(baselineRung, dbName);
     lines.push(row(baselineRung, base, ''));
+    lines.push(row(apolloRung, await measure(apolloRung, dbName), ''));
     lines.push(
       '',
       `The project's full \`me\` costs ${fmt(fullMe / base.serverMicros, 1)}x the baseline's server CPU per request (at equal CPU, \`me\` would serve ${fmt(base.serverMicros / fullMe, 2)}x the baseline's requests/s). "n/a": the PostgreSQL server is not on this machine, so its backends' CPU cannot be read.`,

@@ -151,10 +151,16 @@ export class ReusedQueries {
     };
   }
 
-  /** False when nothing ran and Apollo should answer instead. */
+  /** False when no resolver ran and Apollo should answer instead. */
   private async answer(reused: ReusedQuery, contentType: string, req: Request, res: Response): Promise<boolean> {
     const { options } = this;
-    const contextValue = await options.context({ req, res });
+    let contextValue: Context;
+    try {
+      contextValue = await options.context({ req, res });
+    } catch {
+      // Apollo builds it again and answers the failure its own way ("Context creation failed").
+      return false;
+    }
     const end = options.operations.begin();
     let result: ExecutionResult;
     try {

@@ -2,12 +2,12 @@
 // request with the same token must get the same bytes from both, with data and errors, also when the
 // database goes away under a compiled query (an unexpected error: masked the same way, and logged once
 // with the request id). A private PostgreSQL cluster, whichever database the suite runs on.
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { Role, signUp, userWithRole, type SignedIn } from '../helpers/factories';
+import { logEntriesOf, postRaw, type RawReply } from '../helpers/graphql';
 import { must } from '../helpers/must';
 import { createPgCluster, type PgCluster } from '../helpers/pg-cluster';
 
@@ -47,22 +47,12 @@ afterAll(async () => {
   }
 }, 60_000);
 
-async function post(app: TestApp, query: string, token?: string, variables?: Record<string, unknown>) {
-  const requestId = randomUUID();
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(20_000),
-  });
-  return { status: response.status, text: await response.text(), requestId };
+function post(app: TestApp, query: string, token?: string, variables?: Record<string, unknown>): Promise<RawReply> {
+  return postRaw(app, { query, variables }, { token, signal: AbortSignal.timeout(20_000) });
 }
 
 function logged(requestId: string): string[] {
-  return logLines
-    .map((line) => JSON.parse(line) as { requestId?: string; msg?: string })
-    .filter((entry) => entry.requestId === requestId)
-    .map((entry) => entry.msg ?? '');
+  return logEntriesOf(logLines, requestId).map((entry) => entry.msg ?? '');
 }
 
 /** Runs a query three times on the compiled instance (the last two compiled) and once on the other. */

@@ -2,18 +2,12 @@
 // run of a document goes through graphql-js, later runs through the compiled query: each case below
 // sends the same request several times and requires every answer to be byte-for-byte the first one,
 // and the app's trace log (matched by x-request-id) to show which path each later request took.
-import { randomUUID } from 'node:crypto';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { Role, signUp, userWithRole, type SignedIn } from '../helpers/factories';
+import { logEntriesOf, postRaw, type RawReply } from '../helpers/graphql';
 
 const COMPILED = 'graphql operation ran compiled';
 const HANDED_BACK = 'graphql compiled run handed back to Apollo';
-
-interface RawReply {
-  readonly status: number;
-  readonly text: string;
-  readonly requestId: string;
-}
 
 let app: TestApp;
 let plain: TestApp;
@@ -34,26 +28,13 @@ afterAll(async () => {
 });
 
 /** One POST, answered as raw text; a fresh x-request-id ties it to what the app logged. */
-async function post(target: TestApp, query: string, variables?: Record<string, unknown>, token?: string): Promise<RawReply> {
-  const requestId = randomUUID();
-  const response = await fetch(`${target.url}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-request-id': requestId,
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify(variables ? { query, variables } : { query }),
-  });
-  return { status: response.status, text: await response.text(), requestId };
+function post(target: TestApp, query: string, variables?: Record<string, unknown>, token?: string): Promise<RawReply> {
+  return postRaw(target, variables ? { query, variables } : { query }, { token });
 }
 
 /** The messages the app logged for one request. */
 function loggedFor(requestId: string): string[] {
-  return logLines
-    .map((line) => JSON.parse(line) as { requestId?: string; msg?: string })
-    .filter((entry) => entry.requestId === requestId)
-    .map((entry) => entry.msg ?? '');
+  return logEntriesOf(logLines, requestId).map((entry) => entry.msg ?? '');
 }
 
 /** Sends the same request `times` times: every answer must equal the first, byte for byte. */

@@ -6,25 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { until } from '../helpers/eventually';
 import { signUp, type SignedIn } from '../helpers/factories';
+import { logEntriesOf, postRaw, type RawReply } from '../helpers/graphql';
 import { must } from '../helpers/must';
 
 const METRICS_TOKEN = 'metrics-scrape-token-0123456789-abcdefghijklmnop';
-
-interface Reply {
-  readonly status: number;
-  readonly contentType: string | null;
-  readonly retryAfter: string | null;
-  readonly text: string;
-  readonly requestId: string;
-}
-
-interface LogEntry {
-  readonly requestId?: string;
-  readonly msg?: string;
-  readonly reused?: boolean;
-  readonly operation?: string;
-  readonly status?: number;
-}
 
 let app: TestApp;
 let plain: TestApp;
@@ -47,43 +32,22 @@ interface PostOptions {
   readonly body?: Record<string, unknown>;
 }
 
-async function post(target: TestApp, query: string, options: PostOptions = {}): Promise<Reply> {
-  const requestId = randomUUID();
-  const response = await fetch(`${target.url}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-request-id': requestId,
-      ...(options.accept ? { accept: options.accept } : {}),
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-    },
-    body: JSON.stringify(options.body ?? { query }),
-  });
-  return {
-    status: response.status,
-    contentType: response.headers.get('content-type'),
-    retryAfter: response.headers.get('retry-after'),
-    text: await response.text(),
-    requestId,
-  };
-}
-
-function entriesOf(requestId: string): LogEntry[] {
-  return logLines.map((line) => JSON.parse(line) as LogEntry).filter((entry) => entry.requestId === requestId);
+function post(target: TestApp, query: string, options: PostOptions = {}): Promise<RawReply> {
+  return postRaw(target, options.body ?? { query }, options);
 }
 
 /** Whether the request was answered by the reused path (its trace line says so). */
-function reused(reply: Reply): boolean {
-  return entriesOf(reply.requestId).some((entry) => entry.msg === 'graphql operation ran compiled' && entry.reused === true);
+function reused(reply: RawReply): boolean {
+  return logEntriesOf(logLines, reply.requestId).some((entry) => entry.msg === 'graphql operation ran compiled' && entry['reused'] === true);
 }
 
 /** What a client can see of an answer: status, content type, Retry-After and the body's bytes. */
-function seen(reply: Reply): Omit<Reply, 'requestId'> {
+function seen(reply: RawReply): Omit<RawReply, 'requestId'> {
   return { status: reply.status, contentType: reply.contentType, retryAfter: reply.retryAfter, text: reply.text };
 }
 
-async function times(n: number, target: TestApp, query: string, options: PostOptions = {}): Promise<Reply[]> {
-  const replies: Reply[] = [];
+async function times(n: number, target: TestApp, query: string, options: PostOptions = {}): Promise<RawReply[]> {
+  const replies: RawReply[] = [];
   for (let i = 0; i < n; i++) replies.push(await post(target, query, options));
   return replies;
 }
@@ -118,7 +82,7 @@ describe('reused queries: answered as Apollo answers them', () => {
 
   it('answers field-level FORBIDDEN with partial data, and sees a revoked session on the very next request', async () => {
     // The same steps on both apps: signed up, `me` with a guarded field of another user's list, logout.
-    const steps = async (target: TestApp, user: SignedIn): Promise<{ before: Reply[]; after: Reply }> => {
+    const steps = async (target: TestApp, user: SignedIn): Promise<{ before: RawReply[]; after: RawReply }> => {
       const query = '{ me { role } users(first: 1) { totalCount } }';
       const before = await times(3, target, query, { token: user.accessToken });
       const logout = await post(target, 'mutation { logout }', { token: user.accessToken });
@@ -183,9 +147,9 @@ describe('reused queries: counted like any other', () => {
     expect(await scrape()).toBe(before + 5);
     const last = must(replies[4], 'the last request');
     await until('the access-log line of the last request', () =>
-      Promise.resolve(entriesOf(last.requestId).some((entry) => entry.msg === 'request')),
+      Promise.resolve(logEntriesOf(logLines, last.requestId).some((entry) => entry.msg === 'request')),
     );
-    const line = entriesOf(last.requestId).find((entry) => entry.msg === 'request');
+    const line = logEntriesOf(logLines, last.requestId).find((entry) => entry.msg === 'request');
     expect(line).toMatchObject({ operation: 'authConfig', status: 200 });
   });
 });

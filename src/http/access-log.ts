@@ -32,15 +32,20 @@ interface AccessLine {
   aborted?: true;
 }
 
+/** The status sent, or 499 when the client left before any of the response was. */
+function statusOf(res: Response): number {
+  return !res.writableFinished && !res.headersSent ? CLIENT_CLOSED : res.statusCode;
+}
+
 /** What one line says of a request: nothing from headers, body or query string but the operation. */
-function lineOf(req: Request, res: Response, durationMs: number): AccessLine {
+function lineOf(req: Request, res: Response, path: string, status: number, durationMs: number): AccessLine {
   const aborted = !res.writableFinished;
   const seen = operationSeen(res);
   return {
     method: req.method,
-    path: pathOf(req),
+    path,
     ...(seen ? { operation: seen.operation, operationName: seen.operationName } : {}),
-    status: aborted && !res.headersSent ? CLIENT_CLOSED : res.statusCode,
+    status,
     durationMs: Math.round(durationMs * 10) / 10,
     clientIp: req.ip,
     ...(aborted ? { aborted: true } : {}),
@@ -61,13 +66,14 @@ export function accessLog(logger: Logger, metrics: Metrics | undefined, tracing:
   const log = logger.child({}, { redact: [] });
   const observed = metrics !== undefined || tracing !== undefined;
   const record = (req: Request, res: Response, startedAt: number): void => {
-    const status = !res.writableFinished && !res.headersSent ? CLIENT_CLOSED : res.statusCode;
+    const status = statusOf(res);
+    const path = pathOf(req);
     // Probes and scrapes at debug; a server error at warn (the failure itself is logged where it happened).
-    const level = status >= 500 ? 'warn' : QUIET_ROUTES.has(pathOf(req)) ? 'debug' : 'info';
+    const level = status >= 500 ? 'warn' : QUIET_ROUTES.has(path) ? 'debug' : 'info';
     const logged = log.isLevelEnabled(level);
     if (!logged && !observed) return;
     const endedAt = performance.now();
-    const line = lineOf(req, res, endedAt - startedAt);
+    const line = lineOf(req, res, path, status, endedAt - startedAt);
     const route = ROUTES.has(line.path) ? line.path : 'other';
     if (metrics) {
       const seconds = (endedAt - startedAt) / 1000;

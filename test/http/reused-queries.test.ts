@@ -38,7 +38,9 @@ function post(target: TestApp, query: string, options: PostOptions = {}): Promis
 
 /** Whether the request was answered by the reused path (its trace line says so). */
 function reused(reply: RawReply): boolean {
-  return logEntriesOf(logLines, reply.requestId).some((entry) => entry.msg === 'graphql operation ran compiled' && entry['reused'] === true);
+  return logEntriesOf(logLines, reply.requestId).some(
+    (entry) => entry.msg === 'graphql operation ran compiled' && entry['reused'] === true,
+  );
 }
 
 /** What a client can see of an answer: status, content type, Retry-After and the body's bytes. */

@@ -5,6 +5,8 @@ import type { Logger } from '../logger';
 interface Connection {
   /** Requests on it whose response has not ended. */
   active: number;
+  /** Their responses, oldest first (more than one only when the client pipelines). */
+  readonly responses: http.ServerResponse[];
   /** Requests it has carried. */
   served: number;
   /** `socket.bytesRead` when its last response ended (0 for a new connection). */
@@ -30,7 +32,6 @@ interface Connection {
  */
 export class HttpDrain {
   private readonly connections = new Map<net.Socket, Connection>();
-  private readonly pending = new Set<http.ServerResponse>();
   private isDraining = false;
   private closing: Promise<void> | undefined;
   /** True once shutdown had to cut off connections (or operations) at the end of the grace period. */
@@ -41,25 +42,38 @@ export class HttpDrain {
     private readonly logger: Logger,
   ) {
     server.on('connection', (socket: net.Socket) => {
-      this.connections.set(socket, { active: 0, served: 0, bytesReadAtRest: 0 });
-      socket.once('close', () => this.connections.delete(socket));
+      this.track(socket);
     });
     // Before the application's listener, so the header is set before anything is written.
+    //
+    // A response is kept only in its connection's own array, never in a Set or Map of the whole
+    // server: V8 allocates a grown Set's new table where the old one lives, and a replaced table
+    // keeps the entries it had. Once such a Set lived in the old generation, every response in
+    // flight at a rehash stayed reachable from a dead old table until the next full collection,
+    // and with it its request's whole object graph: a third of each request's allocations then
+    // survived the young generation (docs/performance.md, "Garbage that outlives its request").
     server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const connection = this.connections.get(req.socket);
-      if (connection) {
-        connection.active++;
-        connection.served++;
-      }
-      this.pending.add(res);
+      const connection = this.connections.get(req.socket) ?? this.track(req.socket);
+      connection.active++;
+      connection.served++;
+      connection.responses.push(res);
       if (this.draining) res.setHeader('connection', 'close');
       res.once('close', () => {
-        this.pending.delete(res);
-        if (!connection) return;
+        const at = connection.responses.indexOf(res);
+        if (at >= 0) connection.responses.splice(at, 1);
         connection.active--;
         connection.bytesReadAtRest = req.socket.bytesRead;
       });
     });
+  }
+
+  /** Starts keeping a connection's state (a connection accepted before this drain existed: at its first request). */
+  private track(socket: net.Socket): Connection {
+    const connection: Connection = { active: 0, served: 0, bytesReadAtRest: 0, responses: [] };
+    if (socket.destroyed) return connection; // already gone: 'close' has been emitted
+    this.connections.set(socket, connection);
+    socket.once('close', () => this.connections.delete(socket));
+    return connection;
   }
 
   get draining(): boolean {
@@ -70,7 +84,9 @@ export class HttpDrain {
   begin(): void {
     if (this.isDraining) return;
     this.isDraining = true;
-    for (const res of this.pending) if (!res.headersSent) res.setHeader('connection', 'close');
+    for (const { responses } of this.connections.values()) {
+      for (const res of responses) if (!res.headersSent) res.setHeader('connection', 'close');
+    }
     // A new connection may be a balancer's, about to send its first request: it is answered, then closed.
     this.closeIdle((connection) => connection.served > 0);
   }
@@ -89,7 +105,7 @@ export class HttpDrain {
       const grace = setTimeout(() => {
         this.timedOut = true;
         this.logger.error(
-          { graceMs, connections: this.connections.size, requests: this.pending.size },
+          { graceMs, connections: this.connections.size, requests: this.requestsInFlight() },
           'graceful shutdown timed out; closing the connections still open',
         );
         for (const socket of this.connections.keys()) socket.destroy();
@@ -107,6 +123,12 @@ export class HttpDrain {
       });
     });
     return this.closing;
+  }
+
+  private requestsInFlight(): number {
+    let requests = 0;
+    for (const connection of this.connections.values()) requests += connection.active;
+    return requests;
   }
 
   private closeIdle(which: (connection: Connection) => boolean): void {

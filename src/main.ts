@@ -1,3 +1,5 @@
+// First: V8's settings apply to what is compiled and allocated after them.
+import './v8-flags';
 import 'reflect-metadata';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -4,6 +4,7 @@
 // BENCH_VIEWER_FROM_MEMORY=true (bench:profile's "`me` without the database" rung only): the
 // viewer behind an access token is read from the database once and then served from memory, so
 // that a `me` request runs every layer of the project but the viewer query. Never set elsewhere.
+import '../../src/v8-flags';
 import 'reflect-metadata';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';

@@ -12,12 +12,26 @@ import type { Pool, PoolClient } from 'pg';
  * if it ever comes, becomes a no-op.
  */
 export function releaseDeadClients(pool: Pool): void {
-  const checkedOut = new Set<PoolClient>();
-  pool.on('acquire', (client) => checkedOut.add(client));
-  pool.on('release', (_error, client) => checkedOut.delete(client));
+  // A flag per client, not a Set of the clients checked out: adding and deleting on every query
+  // would make the Set rehash into new tables in the old generation, garbage for full collections.
+  const state = new WeakMap<PoolClient, { checkedOut: boolean }>();
+  const of = (client: PoolClient): { checkedOut: boolean } => {
+    let found = state.get(client);
+    if (!found) {
+      found = { checkedOut: false };
+      state.set(client, found);
+    }
+    return found;
+  };
+  pool.on('acquire', (client) => {
+    of(client).checkedOut = true;
+  });
+  pool.on('release', (_error, client) => {
+    of(client).checkedOut = false;
+  });
   pool.on('connect', (client) => {
     client.once('end', () => {
-      if (!checkedOut.has(client)) return;
+      if (!of(client).checkedOut) return;
       const release = client.release.bind(client);
       client.release = () => undefined;
       release(new Error('the database connection ended while in use'));

@@ -30,6 +30,12 @@ interface ReusedQuery {
   readonly label: string;
 }
 
+interface ReusedText {
+  readonly byName: Map<string, ReusedQuery>;
+  /** When it was last answered (or remembered), on the instance's own clock: the least recent goes first. */
+  used: number;
+}
+
 export interface ReusedQueriesOptions {
   /** The context function given to Apollo's handler: the same context, built the same way. */
   readonly context: (args: { req: Request; res: Response }) => Promise<Context>;
@@ -66,8 +72,13 @@ function isEmptyRecord(value: Record<string, unknown>): boolean {
  * a query hash, a dozen awaited plugin hooks, the context's copy and the response's head.
  */
 export class ReusedQueries {
-  /** By query text, then by operation name ('' for none); Map order is recency. */
-  private readonly queries = new Map<string, Map<string, ReusedQuery>>();
+  /**
+   * By query text, then by operation name ('' for none). A hit only stamps its entry (`used`): it
+   * never deletes and re-inserts it, which would make the Map rehash every few hundred requests
+   * into a new table in the old generation (an old Map's tables are allocated there).
+   */
+  private readonly queries = new Map<string, ReusedText>();
+  private clock = 0;
   private chars = 0;
   private readonly contentTypes = new Map<string, string | null>();
 
@@ -76,18 +87,28 @@ export class ReusedQueries {
   /** Called by the compiled-execution plugin once a query without variables ran compiled. */
   remember(query: string, operationName: string | undefined, compiled: CompiledQuery, operation: OperationDefinitionNode): void {
     if (query.length > MAX_CHARS / 8) return;
-    let byName = this.queries.get(query);
-    if (!byName) {
-      byName = new Map();
-      this.queries.set(query, byName);
+    let text = this.queries.get(query);
+    if (!text) {
+      text = { byName: new Map(), used: ++this.clock };
+      this.queries.set(query, text);
       this.chars += query.length;
     }
-    byName.set(operationName ?? '', { compiled, operation, label: this.options.label(operation) });
-    for (const [oldest] of this.queries) {
-      if (this.queries.size <= MAX_QUERIES && this.chars <= MAX_CHARS) break;
-      this.queries.delete(oldest);
-      this.chars -= oldest.length;
+    text.byName.set(operationName ?? '', { compiled, operation, label: this.options.label(operation) });
+    while (this.queries.size > MAX_QUERIES || this.chars > MAX_CHARS) this.forgetLeastRecentlyUsed();
+  }
+
+  private forgetLeastRecentlyUsed(): void {
+    let oldest: string | undefined;
+    let oldestUse = Infinity;
+    for (const [query, { used }] of this.queries) {
+      if (used < oldestUse) {
+        oldest = query;
+        oldestUse = used;
+      }
     }
+    if (oldest === undefined) return;
+    this.queries.delete(oldest);
+    this.chars -= oldest.length;
   }
 
   /** The number of query texts kept (tests). */
@@ -96,12 +117,9 @@ export class ReusedQueries {
   }
 
   private lookup(query: string, operationName: string): ReusedQuery | undefined {
-    const byName = this.queries.get(query);
-    const found = byName?.get(operationName);
-    if (byName && found) {
-      this.queries.delete(query);
-      this.queries.set(query, byName);
-    }
+    const text = this.queries.get(query);
+    const found = text?.byName.get(operationName);
+    if (text && found) text.used = ++this.clock;
     return found;
   }
 

@@ -1,5 +1,5 @@
 import { PostgreSqlConnection } from '@mikro-orm/postgresql';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Orm } from './orm';
 
 /** PostgreSQL's answer when a prepared statement's result columns changed type since it was planned. */
@@ -10,25 +10,133 @@ function resultTypeChanged(error: unknown): boolean {
   return code === RESULT_TYPE_CHANGED && typeof message === 'string' && message.includes('must not change result type');
 }
 
+/** A parameter of a prepared statement: sent as text (`null`: SQL NULL). */
+export type StatementParameter = string | null;
+
+/** A row as positional values, in the order of the statement's select list, converted to JavaScript values. */
+export type PositionalRow = readonly unknown[];
+
+type TextParser = (text: string) => unknown;
+
+/** The parts of pg's protocol connection (pg/lib/connection.js) an execution writes to. */
+interface ProtocolConnection {
+  readonly stream: { cork(): void; uncork(): void };
+  readonly parsedStatements: Record<string, string | undefined>;
+  readonly submittedNamedStatements: Record<string, string | undefined>;
+  parse(query: { text: string; name: string; types: readonly number[] }): void;
+  bind(config: { portal: string; statement: string; values: readonly StatementParameter[]; binary: boolean }): void;
+  describe(message: { type: 'P'; name: string }): void;
+  execute(config: { portal: string; rows: number }): void;
+  sync(): void;
+  sendCopyFail(message: string): void;
+}
+
+interface RowDescription {
+  readonly fields: readonly { readonly dataTypeID: number }[];
+}
+
 /**
- * A query that runs on every request, with fixed SQL text and `$n` parameters.
+ * One execution of a named statement on one client, as a pg "submittable" (the interface pg-cursor
+ * and pg-query-stream implement): Parse the first time on a connection, then Bind, Execute, Sync,
+ * written in one go. Describe only while the column types are not known yet: without it the server
+ * sends no RowDescription, and pg builds no field list, no parser list and no row object per
+ * execution. Rows are kept as the column texts the server sent; the caller converts them.
+ */
+class Execution {
+  /** Set by pg's client.query (the client's own, or its read-timeout wrapper around it). */
+  callback: ((error: Error | null, rows?: (string | null)[][]) => void) | undefined;
+  /** The row description, when `describe` asked for one. */
+  described: RowDescription | undefined;
+  private readonly rows: (string | null)[][] = [];
+
+  constructor(
+    /** Read by pg's client when the server confirms the Parse (its per-connection list of prepared statements). */
+    readonly name: string,
+    readonly text: string,
+    private readonly values: readonly StatementParameter[],
+    private readonly describe: boolean,
+  ) {}
+
+  submit(connection: ProtocolConnection): undefined {
+    const prepared = connection.parsedStatements[this.name] !== undefined || connection.submittedNamedStatements[this.name] !== undefined;
+    connection.stream.cork();
+    try {
+      if (!prepared) {
+        connection.parse({ text: this.text, name: this.name, types: [] });
+        connection.submittedNamedStatements[this.name] = this.text;
+      }
+      connection.bind({ portal: '', statement: this.name, values: this.values, binary: false });
+      if (this.describe) connection.describe({ type: 'P', name: '' });
+      connection.execute({ portal: '', rows: 0 });
+      connection.sync();
+    } finally {
+      connection.stream.uncork();
+    }
+    return undefined;
+  }
+
+  handleRowDescription(message: RowDescription): void {
+    this.described = message;
+  }
+
+  handleDataRow(message: { readonly fields: (string | null)[] }): void {
+    this.rows.push(message.fields);
+  }
+
+  handleCommandComplete(): void {
+    // the rows are complete; the answer comes with ReadyForQuery
+  }
+
+  handleEmptyQuery(): void {
+    // not sent for a select
+  }
+
+  handlePortalSuspended(): void {
+    // not sent: Execute asks for every row
+  }
+
+  handleCopyInResponse(connection: ProtocolConnection): void {
+    connection.sendCopyFail('No source stream defined');
+  }
+
+  handleCopyData(): void {
+    // not sent for a select
+  }
+
+  handleError(error: Error): void {
+    this.callback?.(error);
+  }
+
+  handleReadyForQuery(): void {
+    this.callback?.(null, this.rows);
+  }
+}
+
+/**
+ * A query that runs on every request, with fixed SQL text and `$n` parameters, whose rows come back
+ * as positional values in the order of its select list.
  *
  * On a PostgreSQL server (and `named`) it is a named prepared statement on the ORM's own pool:
  * each pooled connection parses and plans it once, then only binds and executes it, where the
  * ORM would send the text with its values inlined, parsed and planned anew on every call. It runs
- * with the pool's deadlines (`DATABASE_STATEMENT_TIMEOUT`) like every statement of the ORM.
+ * with the pool's deadlines (`DATABASE_STATEMENT_TIMEOUT`, the client-side read deadline) like
+ * every statement of the ORM. The column types are asked for (Describe) until one execution has
+ * told them; their values are then converted by the pool's own type parsers, as pg converts the
+ * ORM's rows.
  *
  * A migration that changes the type of a selected column makes PostgreSQL refuse the statements
  * already prepared ("cached plan must not change result type", 0A000): the query is then sent again
- * once under a new name, which each connection prepares afresh; the old one stays unused until
- * its connection closes.
+ * once under a new name, which each connection prepares afresh, and its column types are asked for
+ * again; the old statement stays unused until its connection closes.
  *
  * On the embedded database (PGlite: one in-process connection, no pool), or with `named` false
  * (a pooler that cannot keep prepared statements), it goes through the ORM's connection like any
  * raw query.
  */
-export class PreparedStatement<Row extends object> {
+export class PreparedStatement {
   private generation = 1;
+  /** The converters of the current generation's columns, once an execution described them. */
+  private parsers: { readonly generation: number; readonly parse: readonly TextParser[] } | undefined;
   private readonly unnamedText: string;
 
   constructor(
@@ -41,10 +149,12 @@ export class PreparedStatement<Row extends object> {
     this.unnamedText = text.replace(/\$\d+/g, '?');
   }
 
-  async rows(values: readonly unknown[]): Promise<Row[]> {
+  async rows(values: readonly StatementParameter[]): Promise<PositionalRow[]> {
     const connection = this.orm.em.getConnection();
     if (!this.named || !(connection instanceof PostgreSqlConnection)) {
-      return connection.execute<Row[]>(this.unnamedText, [...values], 'all');
+      const rows = await connection.execute<Record<string, unknown>[]>(this.unnamedText, [...values], 'all');
+      // Keyed by the select list's distinct aliases, in its order.
+      return rows.map((row) => Object.values(row));
     }
     const pool: Pool = await connection.getNativeClient();
     const generation = this.generation;
@@ -58,8 +168,56 @@ export class PreparedStatement<Row extends object> {
     }
   }
 
-  private async run(pool: Pool, generation: number, values: readonly unknown[]): Promise<Row[]> {
-    const result = await pool.query<Row>({ name: `${this.name}_${String(generation)}`, text: this.text, values: [...values] });
-    return result.rows;
+  private async run(pool: Pool, generation: number, values: readonly StatementParameter[]): Promise<PositionalRow[]> {
+    const known = this.parsers?.generation === generation ? this.parsers.parse : undefined;
+    const execution = new Execution(`${this.name}_${String(generation)}`, this.text, values, known === undefined);
+    const client = await pool.connect();
+    let texts: (string | null)[][];
+    try {
+      texts = await execute(client, execution);
+    } catch (error) {
+      // As pg-pool's own pool.query does: a client whose query failed is not used again.
+      client.release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+    let parse = known;
+    if (parse === undefined) {
+      const { described } = execution;
+      if (!described) {
+        client.release(new Error('the server sent no row description'));
+        throw new Error(`${execution.name}: the server sent no row description`);
+      }
+      // The pool's type parsers (pg's defaults and whatever the ORM set), as for every other query.
+      const types = client as unknown as { getTypeParser(oid: number, format: 'text'): TextParser };
+      parse = described.fields.map((field) => types.getTypeParser(field.dataTypeID, 'text'));
+      this.parsers = { generation, parse };
+    }
+    client.release();
+    const columns = parse;
+    return texts.map((row) => row.map((text, i) => (text === null ? null : columns[i]?.(text))));
   }
+}
+
+/**
+ * Runs an execution on a checked-out client. While it runs, the client's 'error' event (its
+ * connection lost) fails the execution instead of going unheard, as in pg-pool's pool.query.
+ */
+function execute(client: PoolClient, execution: Execution): Promise<(string | null)[][]> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const onError = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    };
+    client.once('error', onError);
+    execution.callback = (error, rows) => {
+      client.removeListener('error', onError);
+      if (settled) return;
+      settled = true;
+      if (error) reject(error);
+      else resolve(rows ?? []);
+    };
+    (client as unknown as { query(submittable: Execution): unknown }).query(execution);
+  });
 }

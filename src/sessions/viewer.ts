@@ -1,7 +1,7 @@
 import { ReferenceKind, type EntityComparator, type EntityMetadata, type EntityProperty, type MetadataStorage } from '@mikro-orm/core';
 import type { AccessClaims } from '../credentials/token.codec';
 import type { Orm } from '../db/orm';
-import { PreparedStatement } from '../db/prepared-statement';
+import { PreparedStatement, type PositionalRow } from '../db/prepared-statement';
 import { isUuid } from '../db/uuid';
 import { AuthReason, AuthenticationFailure } from '../errors';
 import { User } from '../users/user.entity';
@@ -76,17 +76,20 @@ export class ViewerQuery {
   private readonly userMeta: EntityMetadata<User>;
   private readonly sessionMeta: EntityMetadata<Session>;
   private readonly userProperties: readonly string[];
+  /** The select list in order: the user's columns, then the session's. */
+  private readonly userColumns: readonly string[];
+  private readonly sessionColumns: readonly string[];
 
   private constructor(metadata: MetadataStorage) {
     this.userMeta = metadata.get(User);
     this.sessionMeta = metadata.get(Session);
     const userProps = eagerScalars(this.userMeta);
     this.userProperties = userProps.map((prop) => prop.name);
+    this.userColumns = userProps.flatMap((prop) => prop.fieldNames);
+    this.sessionColumns = SESSION_PROPERTIES.map((name) => columnOf(this.sessionMeta, name));
     const select = [
-      ...userProps.flatMap((prop) => prop.fieldNames).map((column) => `u."${column}" as "${USER_PREFIX}${column}"`),
-      ...SESSION_PROPERTIES.map((name) => columnOf(this.sessionMeta, name)).map(
-        (column) => `s."${column}" as "${SESSION_PREFIX}${column}"`,
-      ),
+      ...this.userColumns.map((column) => `u."${column}" as "${USER_PREFIX}${column}"`),
+      ...this.sessionColumns.map((column) => `s."${column}" as "${SESSION_PREFIX}${column}"`),
     ];
     this.text =
       `select ${select.join(', ')} from "${this.sessionMeta.tableName}" s join "${this.userMeta.tableName}" u` +
@@ -104,14 +107,21 @@ export class ViewerQuery {
     return query;
   }
 
-  /** The snapshot of one result row, its values converted as the ORM converts them (dates, booleans), no entity made. */
-  viewerOf(comparator: EntityComparator, row: Readonly<Record<string, unknown>>): Viewer {
+  /**
+   * The snapshot of one result row (its values in select-list order, as the driver converts them),
+   * the values then converted as the ORM converts an entity's (dates, booleans, custom types); no
+   * entity made.
+   */
+  viewerOf(comparator: EntityComparator, row: PositionalRow): Viewer {
     const userRow: Record<string, unknown> = {};
     const sessionRow: Record<string, unknown> = {};
-    for (const [alias, value] of Object.entries(row)) {
-      if (alias.startsWith(USER_PREFIX)) userRow[alias.slice(USER_PREFIX.length)] = value;
-      else sessionRow[alias.slice(SESSION_PREFIX.length)] = value;
-    }
+    const offset = this.userColumns.length;
+    this.userColumns.forEach((column, i) => {
+      userRow[column] = row[i];
+    });
+    this.sessionColumns.forEach((column, i) => {
+      sessionRow[column] = row[offset + i];
+    });
     const user = comparator.mapResult(this.userMeta, userRow) as Record<string, unknown>;
     const session = comparator.mapResult(this.sessionMeta, sessionRow) as Record<string, unknown>;
     return {
@@ -157,7 +167,7 @@ export class ViewerQuery {
  */
 export class ViewerReader {
   private readonly query: ViewerQuery;
-  private readonly statement: PreparedStatement<Record<string, unknown>>;
+  private readonly statement: PreparedStatement;
 
   constructor(
     private readonly orm: Orm,

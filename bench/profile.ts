@@ -20,6 +20,7 @@ import { newId } from '../src/db/uuid';
 import { backendPids, snapshot, spent } from './lib/cpu';
 import { summariseProfile } from './lib/cpu-profile';
 import { fillFigures } from './lib/doc-figures';
+import { GcTrace, since, type GcTotals } from './lib/gc-trace';
 import { signup } from './lib/graphql-client';
 import { load, type LoadOptions, type LoadResult } from './lib/load';
 import { ROOT, startServer, type Server } from './lib/processes';
@@ -42,12 +43,16 @@ interface Rung {
   /** Whether the PostgreSQL backends of the bench database count for this rung. */
   readonly database: boolean;
   readonly request: Omit<LoadOptions, 'connections' | 'seconds'>;
+  /** The server's collector trace (`--trace-gc-nvp`), for the servers started with it. */
+  readonly gc?: GcTrace;
 }
 
 interface Measured {
   readonly result: LoadResult;
   readonly serverMicros: number;
   readonly databaseMicros: number | undefined;
+  /** What the collector did during the measured load, when the rung has a trace. */
+  readonly gc: GcTotals | undefined;
 }
 
 async function measure(rung: Rung, databaseName: string): Promise<Measured> {
@@ -55,7 +60,9 @@ async function measure(rung: Rung, databaseName: string): Promise<Measured> {
   const serverPid = rung.server.child.pid ?? -1;
   const backends = rung.database ? await backendPids(SERVER_URL, databaseName) : [];
   const before = snapshot([serverPid, ...backends]);
+  const gcBefore = rung.gc?.snapshot();
   const result = await load({ ...rung.request, connections: CONNECTIONS, seconds: SECONDS });
+  const gcAfter = rung.gc?.snapshot();
   const after = snapshot([serverPid, ...(rung.database ? await backendPids(SERVER_URL, databaseName) : [])]);
   if (result.errors > 0 || result.non2xx > 0 || result.total === 0) {
     throw new Error(`${rung.name}: ${String(result.errors)} errors, ${String(result.non2xx)} non-2xx of ${String(result.total)}`);
@@ -66,6 +73,7 @@ async function measure(rung: Rung, databaseName: string): Promise<Measured> {
     result,
     serverMicros: spent(serverOnly(before), serverOnly(after)) / result.total,
     databaseMicros: rung.database && backends.length > 0 ? spent(backendsOnly(before), backendsOnly(after)) / result.total : undefined,
+    gc: gcBefore && gcAfter ? since(gcBefore, gcAfter) : undefined,
   };
 }
 
@@ -85,7 +93,10 @@ async function main(): Promise<void> {
   };
   try {
     const env = projectEnv(databaseUrl, dataDir);
-    const project = await started('project', 'bench/servers/project.ts', env);
+    // The project and the baseline report their collections (one line each, on stdout).
+    const projectGc = new GcTrace();
+    const baselineGc = new GcTrace();
+    const project = await started('project', 'bench/servers/project.ts', env, ['--trace-gc-nvp'], { onStdout: projectGc.onStdout });
     const { accessToken: token } = await signup(project.url, { email: 'profile@example.com', password: PASSWORD, name: 'Profile' });
     const viewerInMemory = await started('project, viewer from memory', 'bench/servers/project.ts', {
       ...env,
@@ -94,10 +105,13 @@ async function main(): Promise<void> {
     const apolloOnly = await started('project, GRAPHQL_JIT=false', 'bench/servers/project.ts', { ...env, GRAPHQL_JIT: 'false' });
     const plain = await started('node:http', 'bench/servers/layers.ts', { LAYER: 'plain' });
     const withExpress = await started('express', 'bench/servers/layers.ts', { LAYER: 'express' });
-    const baseline = await started('baseline', 'bench/servers/baseline.ts', {
-      DATABASE_URL: databaseUrl,
-      JWT_ACCESS_SECRET: ACCESS_SECRET,
-    });
+    const baseline = await started(
+      'baseline',
+      'bench/servers/baseline.ts',
+      { DATABASE_URL: databaseUrl, JWT_ACCESS_SECRET: ACCESS_SECRET },
+      ['--trace-gc-nvp'],
+      { onStdout: baselineGc.onStdout },
+    );
     await sql(
       databaseUrl,
       `insert into users (id, email, name, password_hash, role, is_active, created_at, updated_at) values ($1, 'baseline@example.com', 'Baseline', $2, 'USER', true, now(), now())`,
@@ -130,6 +144,7 @@ async function main(): Promise<void> {
         server: project,
         database: false,
         request: { url: `${project.url}/graphql`, method: 'POST', headers: json, body: '{"query":"{ __typename }"}' },
+        gc: projectGc,
       },
       {
         name: 'project: `me` without the database (+ JWT verify, guards, resolver; viewer from memory)',
@@ -137,13 +152,20 @@ async function main(): Promise<void> {
         database: true,
         request: me(viewerInMemory),
       },
-      { name: 'project: full `me` (+ the viewer query, its row mapped)', server: project, database: true, request: me(project) },
+      {
+        name: 'project: full `me` (+ the viewer query, its row mapped)',
+        server: project,
+        database: true,
+        request: me(project),
+        gc: projectGc,
+      },
     ];
     const baselineRung: Rung = {
       name: 'REST baseline: `GET /users/me` (Express + jsonwebtoken + pg)',
       server: baseline,
       database: true,
       request: { url: `${baseline.url}/users/me`, headers: { authorization: `Bearer ${baselineToken}` } },
+      gc: baselineGc,
     };
 
     const apolloRung: Rung = {
@@ -167,21 +189,38 @@ async function main(): Promise<void> {
       '| --- | ---: | ---: | ---: | ---: |',
     );
     let previous: number | undefined;
+    const collected: [Rung, Measured][] = [];
     const row = (rung: Rung, m: Measured, added: string): string =>
       `| ${rung.name} | ${fmt(m.serverMicros)} | ${added} | ${m.databaseMicros === undefined ? (rung.database ? 'n/a' : '') : fmt(m.databaseMicros)} | ${fmt(m.result.requestsPerSecond)} |`;
     for (const rung of rungs) {
       const m = await measure(rung, dbName);
+      collected.push([rung, m]);
       lines.push(row(rung, m, previous === undefined ? '' : `${m.serverMicros >= previous ? '+' : ''}${fmt(m.serverMicros - previous)}`));
       process.stdout.write(`${lines.at(-1) ?? ''}\n`);
       previous = m.serverMicros;
     }
     const fullMe = previous ?? NaN;
     const base = await measure(baselineRung, dbName);
+    collected.push([baselineRung, base]);
     lines.push(row(baselineRung, base, ''));
     lines.push(row(apolloRung, await measure(apolloRung, dbName), ''));
     lines.push(
       '',
       `The project's full \`me\` costs ${fmt(fullMe / base.serverMicros, 1)}x the baseline's server CPU per request (at equal CPU, \`me\` would serve ${fmt(base.serverMicros / fullMe, 2)}x the baseline's requests/s). "n/a": the PostgreSQL server is not on this machine, so its backends' CPU cannot be read.`,
+    );
+    lines.push(
+      '',
+      'The young generation under that load (`--trace-gc-nvp` of the same servers): what a request allocates should die young, so its scavenges promote next to nothing to the old generation.',
+      '',
+      '| layer | scavenges | promoted KB/request | scavenge pause µs/request | full collections |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...collected.flatMap(([rung, m]) =>
+        m.gc
+          ? [
+              `| ${rung.name} | ${fmt(m.gc.scavenges)} | ${fmt(m.gc.promotedBytes / 1024 / m.result.total, 2)} | ${fmt((m.gc.scavengePauseMs * 1000) / m.result.total, 1)} | ${fmt(m.gc.fullCollections)} |`,
+            ]
+          : [],
+      ),
     );
     const ladder = lines.slice(ladderFrom);
     for (const server of servers.splice(0)) await server.stop();

@@ -25,7 +25,7 @@ import { productionEnv } from './lib/production-env';
 // dist/main.js); BENCH_SERVER=source runs bench/servers/project.ts through @swc-node/register
 // instead (no build; memory figures then include the TypeScript hook's).
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const CONNECTIONS = 50;
 const BCRYPT_COST = 12;
 const SEED_USERS = Number(process.env['BENCH_USERS'] ?? 100_000);
@@ -124,9 +124,10 @@ async function main(): Promise<void> {
     });
     const baselineToken = ((await baselineLogin.json()) as { accessToken: string }).accessToken;
 
-    // Warm-up, not measured.
-    await meLoad(project, projectToken, 10);
-    await baselineMeLoad(baseline, baselineToken, 10);
+    // Warm-up, not measured, at the measured concurrency: code that only runs when requests queue
+    // (for a pooled database connection, say) is compiled before the first round too.
+    await meLoad(project, projectToken);
+    await baselineMeLoad(baseline, baselineToken);
 
     // 1. `me`: project vs baseline, interleaved A B A B.
     const rounds: Record<'project' | 'baseline', LoadResult[]> = { project: [], baseline: [] };

@@ -3,9 +3,7 @@ import net from 'node:net';
 import type { Logger } from '../logger';
 
 interface Connection {
-  /** Requests on it whose response has not ended. */
-  active: number;
-  /** Their responses, oldest first (more than one only when the client pipelines). */
+  /** The responses on it that have not ended, oldest first (more than one only when the client pipelines). */
   readonly responses: http.ServerResponse[];
   /** Requests it has carried. */
   served: number;
@@ -54,14 +52,12 @@ export class HttpDrain {
     // survived the young generation (docs/performance.md, "Garbage that outlives its request").
     server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const connection = this.connections.get(req.socket) ?? this.track(req.socket);
-      connection.active++;
       connection.served++;
       connection.responses.push(res);
       if (this.draining) res.setHeader('connection', 'close');
       res.once('close', () => {
         const at = connection.responses.indexOf(res);
         if (at >= 0) connection.responses.splice(at, 1);
-        connection.active--;
         connection.bytesReadAtRest = req.socket.bytesRead;
       });
     });
@@ -69,7 +65,7 @@ export class HttpDrain {
 
   /** Starts keeping a connection's state (a connection accepted before this drain existed: at its first request). */
   private track(socket: net.Socket): Connection {
-    const connection: Connection = { active: 0, served: 0, bytesReadAtRest: 0, responses: [] };
+    const connection: Connection = { served: 0, bytesReadAtRest: 0, responses: [] };
     if (socket.destroyed) return connection; // already gone: 'close' has been emitted
     this.connections.set(socket, connection);
     socket.once('close', () => this.connections.delete(socket));
@@ -127,13 +123,13 @@ export class HttpDrain {
 
   private requestsInFlight(): number {
     let requests = 0;
-    for (const connection of this.connections.values()) requests += connection.active;
+    for (const connection of this.connections.values()) requests += connection.responses.length;
     return requests;
   }
 
   private closeIdle(which: (connection: Connection) => boolean): void {
     for (const [socket, connection] of this.connections) {
-      if (connection.active === 0 && socket.bytesRead === connection.bytesReadAtRest && which(connection)) socket.destroy();
+      if (connection.responses.length === 0 && socket.bytesRead === connection.bytesReadAtRest && which(connection)) socket.destroy();
     }
   }
 }

@@ -1,5 +1,5 @@
 import { PostgreSqlConnection } from '@mikro-orm/postgresql';
-import type { Pool, PoolClient } from 'pg';
+import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import type { Orm } from './orm';
 
 /** PostgreSQL's answer when a prepared statement's result columns changed type since it was planned. */
@@ -35,39 +35,74 @@ interface RowDescription {
   readonly fields: readonly { readonly dataTypeID: number }[];
 }
 
-/**
- * One execution of a named statement on one client, as a pg "submittable" (the interface pg-cursor
- * and pg-query-stream implement): Parse the first time on a connection, then Bind, Execute, Sync,
- * written in one go. Describe only while the column types are not known yet: without it the server
- * sends no RowDescription, and pg builds no field list, no parser list and no row object per
- * execution. Rows are kept as the column texts the server sent; the caller converts them.
- */
-class Execution {
-  /** Set by pg's client.query (the client's own, or its read-timeout wrapper around it). */
-  callback: ((error: Error | null, rows?: (string | null)[][]) => void) | undefined;
-  /** The row description, when `describe` asked for one. */
+/** An execution waiting for its batch to be written. */
+interface Waiting {
+  readonly generation: number;
+  readonly values: readonly StatementParameter[];
+  readonly resolve: (rows: PositionalRow[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** One execution of a batch: a statement name (its generation), its parameters, what came back. */
+interface Entry {
+  /** The request's execution this entry writes. */
+  readonly execution: Waiting;
+  readonly name: string;
+  readonly values: readonly StatementParameter[];
+  /** Whether a Describe is sent: the column types of its generation are not known yet. */
+  readonly describe: boolean;
   described: RowDescription | undefined;
-  private readonly rows: (string | null)[][] = [];
+  readonly rows: (string | null)[][];
+}
+
+/**
+ * Executions of named statements on one client, written together as one pg "submittable" (the
+ * interface pg-cursor and pg-query-stream implement): for each, Parse the first time its name is
+ * used on the connection, then Bind, Execute; one Sync at the end. PostgreSQL reads them in one go,
+ * runs them in order (each with its own statement_timeout) and flushes the answers once, at the
+ * ReadyForQuery that answers the Sync: one write each way for the whole batch, where an execution
+ * each would wake the server process, and then this one, once per request.
+ *
+ * Describe only while the column types are not known yet: without it the server sends no
+ * RowDescription, and pg builds no field list, no parser list and no row object per execution.
+ * Rows are kept as the column texts the server sent; the caller converts them.
+ *
+ * The server's messages come in the entries' order, each entry's ending with CommandComplete. An
+ * error ends the batch at the entry that failed (`done` entries ran; those after it were skipped by
+ * the server, which discards everything up to the Sync).
+ */
+class Batch {
+  /** Set by pg's client.query (the client's own, or its read-timeout wrapper around it). */
+  callback: ((error: Error | null) => void) | undefined;
+  /** Entries whose CommandComplete came: the one the server's messages are about is `entries[done]`. */
+  done = 0;
 
   constructor(
-    /** Read by pg's client when the server confirms the Parse (its per-connection list of prepared statements). */
-    readonly name: string,
     readonly text: string,
-    private readonly values: readonly StatementParameter[],
-    private readonly describe: boolean,
+    readonly entries: readonly Entry[],
   ) {}
 
+  /**
+   * Read by pg's client when the server confirms a Parse (its per-connection list of prepared
+   * statements) or reports an error: the name of the entry the server's messages are about.
+   */
+  get name(): string | undefined {
+    return this.entries[this.done]?.name;
+  }
+
   submit(connection: ProtocolConnection): undefined {
-    const prepared = connection.parsedStatements[this.name] !== undefined || connection.submittedNamedStatements[this.name] !== undefined;
     connection.stream.cork();
     try {
-      if (!prepared) {
-        connection.parse({ text: this.text, name: this.name, types: [] });
-        connection.submittedNamedStatements[this.name] = this.text;
+      for (const entry of this.entries) {
+        const { name } = entry;
+        if (connection.parsedStatements[name] === undefined && connection.submittedNamedStatements[name] === undefined) {
+          connection.parse({ text: this.text, name, types: [] });
+          connection.submittedNamedStatements[name] = this.text;
+        }
+        connection.bind({ portal: '', statement: name, values: entry.values, binary: false });
+        if (entry.describe) connection.describe({ type: 'P', name: '' });
+        connection.execute({ portal: '', rows: 0 });
       }
-      connection.bind({ portal: '', statement: this.name, values: this.values, binary: false });
-      if (this.describe) connection.describe({ type: 'P', name: '' });
-      connection.execute({ portal: '', rows: 0 });
       connection.sync();
     } finally {
       connection.stream.uncork();
@@ -76,15 +111,16 @@ class Execution {
   }
 
   handleRowDescription(message: RowDescription): void {
-    this.described = message;
+    const entry = this.entries[this.done];
+    if (entry) entry.described = message;
   }
 
   handleDataRow(message: { readonly fields: (string | null)[] }): void {
-    this.rows.push(message.fields);
+    this.entries[this.done]?.rows.push(message.fields);
   }
 
   handleCommandComplete(): void {
-    // the rows are complete; the answer comes with ReadyForQuery
+    this.done++;
   }
 
   handleEmptyQuery(): void {
@@ -108,8 +144,31 @@ class Execution {
   }
 
   handleReadyForQuery(): void {
-    this.callback?.(null, this.rows);
+    this.callback?.(null);
   }
+}
+
+/** Executions written to one connection at most, in one batch. */
+const MAX_BATCH = 64;
+
+/** Why an execution did not run: one written before it in its batch failed (the error it failed with). */
+class Skipped extends Error {
+  constructor(readonly reason: unknown) {
+    super('skipped: an execution before it in its batch failed');
+  }
+}
+
+/** PostgreSQL's answer when a statement passed statement_timeout (or was cancelled). */
+const QUERY_CANCELED = '57014';
+
+/**
+ * Whether the executions skipped after a failed one are worth queueing again: the server refused
+ * one statement and discarded the rest, unread. Not when the connection failed or the client-side
+ * deadline passed (the executions' own deadline, whether or not the server ran them), nor when the
+ * statement ran out of time: those behind it have waited as long, and the server is that slow.
+ */
+function skippedMayRunAgain(failure: unknown): boolean {
+  return failure instanceof DatabaseError && failure.code !== QUERY_CANCELED;
 }
 
 /**
@@ -123,6 +182,12 @@ class Execution {
  * every statement of the ORM. The column types are asked for (Describe) until one execution has
  * told them; their values are then converted by the pool's own type parsers, as pg converts the
  * ORM's rows.
+ *
+ * The executions asked for during one turn of the event loop (the requests whose bytes arrived
+ * together) are written as one batch on one pooled connection, once the turn's I/O callbacks have
+ * run (`setImmediate`): under load, one round trip answers several requests. A batch of one is what
+ * a lone request gets. Each execution runs as a statement of its own; one that fails fails alone,
+ * and those written after it in its batch, which the server then skipped, are queued again.
  *
  * A migration that changes the type of a selected column makes PostgreSQL refuse the statements
  * already prepared ("cached plan must not change result type", 0A000): the query is then sent again
@@ -138,6 +203,13 @@ export class PreparedStatement {
   /** The converters of the current generation's columns, once an execution described them. */
   private parsers: { readonly generation: number; readonly parse: readonly TextParser[] } | undefined;
   private readonly unnamedText: string;
+  /** The executions asked for since the last batch was written, and the pool to write them to. */
+  private waiting: { readonly pool: Pool; readonly executions: Waiting[] } | undefined;
+  private readonly writeWaiting = (): void => {
+    const { waiting } = this;
+    this.waiting = undefined;
+    if (waiting) void this.send(waiting.pool, waiting.executions);
+  };
 
   constructor(
     private readonly orm: Orm,
@@ -157,52 +229,115 @@ export class PreparedStatement {
       return rows.map((row) => Object.values(row));
     }
     const pool: Pool = await connection.getNativeClient();
-    const generation = this.generation;
-    try {
-      return await this.run(pool, generation, values);
-    } catch (error) {
-      if (!resultTypeChanged(error)) throw error;
-      // Concurrent requests that hit the same change move on to one new name together.
-      if (this.generation === generation) this.generation = generation + 1;
-      return this.run(pool, this.generation, values);
+    let generation = this.generation;
+    let renamed = false;
+    let skipped = false;
+    for (;;) {
+      try {
+        return await this.queue(pool, generation, values);
+      } catch (error) {
+        if (error instanceof Skipped) {
+          // Queued once more, under the newest name (the one that failed may have renamed it).
+          if (skipped) throw error.reason;
+          skipped = true;
+          generation = this.generation;
+        } else if (!renamed && resultTypeChanged(error)) {
+          renamed = true;
+          // Concurrent requests that hit the same change move on to one new name together.
+          if (this.generation === generation) this.generation = generation + 1;
+          generation = this.generation;
+        } else {
+          throw error;
+        }
+      }
     }
   }
 
-  private async run(pool: Pool, generation: number, values: readonly StatementParameter[]): Promise<PositionalRow[]> {
-    const known = this.parsers?.generation === generation ? this.parsers.parse : undefined;
-    const execution = new Execution(`${this.name}_${String(generation)}`, this.text, values, known === undefined);
-    const client = await pool.connect();
-    let texts: (string | null)[][];
-    try {
-      texts = await execute(client, execution);
-    } catch (error) {
-      // As pg-pool's own pool.query does: a client whose query failed is not used again.
-      client.release(error instanceof Error ? error : new Error(String(error)));
-      throw error;
-    }
-    let parse = known;
-    if (parse === undefined) {
-      const { described } = execution;
-      if (!described) {
-        client.release(new Error('the server sent no row description'));
-        throw new Error(`${execution.name}: the server sent no row description`);
+  /** Joins the batch of this turn of the event loop (a new one when it is full). */
+  private queue(pool: Pool, generation: number, values: readonly StatementParameter[]): Promise<PositionalRow[]> {
+    return new Promise((resolve, reject) => {
+      let { waiting } = this;
+      if (waiting?.pool !== pool) {
+        if (waiting) this.writeWaiting();
+        waiting = { pool, executions: [] };
+        this.waiting = waiting;
+        setImmediate(this.writeWaiting);
       }
-      // The pool's type parsers (pg's defaults and whatever the ORM set), as for every other query.
-      const types = client as unknown as { getTypeParser(oid: number, format: 'text'): TextParser };
-      parse = described.fields.map((field) => types.getTypeParser(field.dataTypeID, 'text'));
-      this.parsers = { generation, parse };
+      waiting.executions.push({ generation, values, resolve, reject });
+      if (waiting.executions.length >= MAX_BATCH) this.writeWaiting();
+    });
+  }
+
+  /** The converters of a generation's columns, when known. */
+  private knownParsers(generation: number): readonly TextParser[] | undefined {
+    return this.parsers?.generation === generation ? this.parsers.parse : undefined;
+  }
+
+  /** Writes a batch on one pooled connection and settles each of its executions; never rejects. */
+  private async send(pool: Pool, executions: readonly Waiting[]): Promise<void> {
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      for (const execution of executions) execution.reject(error);
+      return;
     }
-    client.release();
-    const columns = parse;
-    return texts.map((row) => row.map((text, i) => (text === null ? null : columns[i]?.(text))));
+    const entries: Entry[] = executions.map((execution) => ({
+      execution,
+      name: `${this.name}_${String(execution.generation)}`,
+      values: execution.values,
+      describe: this.knownParsers(execution.generation) === undefined,
+      described: undefined,
+      rows: [],
+    }));
+    const batch = new Batch(this.text, entries);
+    let failure: unknown;
+    try {
+      await execute(client, batch);
+    } catch (error) {
+      failure = error;
+    }
+    // The columns' converters: learnt from a description when one came (the pool's own type parsers,
+    // pg's defaults and whatever the ORM set, as for every other query).
+    const types = client as unknown as { getTypeParser(oid: number, format: 'text'): TextParser };
+    const parsersOf = (generation: number, entry: Entry): readonly TextParser[] | undefined => {
+      const known = this.knownParsers(generation);
+      if (known !== undefined || !entry.described) return known;
+      const parse = entry.described.fields.map((field) => types.getTypeParser(field.dataTypeID, 'text'));
+      if (generation >= (this.parsers?.generation ?? 0)) this.parsers = { generation, parse };
+      return parse;
+    };
+    let missing: Error | undefined;
+    entries.forEach((entry, i) => {
+      const { generation, resolve, reject } = entry.execution;
+      if (i > batch.done) {
+        reject(skippedMayRunAgain(failure) ? new Skipped(failure) : failure);
+        return;
+      }
+      if (i === batch.done) {
+        // The one that failed (every execution but one that never ran has CommandComplete).
+        reject(failure ?? new Error(`${entry.name}: the server did not complete the execution`));
+        return;
+      }
+      const columns = parsersOf(generation, entry);
+      if (!columns) {
+        missing ??= new Error(`${entry.name}: the server sent no row description`);
+        reject(missing);
+        return;
+      }
+      resolve(entry.rows.map((row) => row.map((text, column) => (text === null ? null : columns[column]?.(text)))));
+    });
+    // As pg-pool's own pool.query does: a client whose query failed is not used again.
+    if (failure !== undefined) client.release(failure instanceof Error ? failure : new Error('the batch failed'));
+    else client.release(missing);
   }
 }
 
 /**
- * Runs an execution on a checked-out client. While it runs, the client's 'error' event (its
- * connection lost) fails the execution instead of going unheard, as in pg-pool's pool.query.
+ * Runs a batch on a checked-out client. While it runs, the client's 'error' event (its connection
+ * lost) fails the batch instead of going unheard, as in pg-pool's pool.query.
  */
-function execute(client: PoolClient, execution: Execution): Promise<(string | null)[][]> {
+function execute(client: PoolClient, batch: Batch): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const onError = (error: Error): void => {
@@ -211,13 +346,13 @@ function execute(client: PoolClient, execution: Execution): Promise<(string | nu
       reject(error);
     };
     client.once('error', onError);
-    execution.callback = (error, rows) => {
+    batch.callback = (error) => {
       client.removeListener('error', onError);
       if (settled) return;
       settled = true;
       if (error) reject(error);
-      else resolve(rows ?? []);
+      else resolve();
     };
-    (client as unknown as { query(submittable: Execution): unknown }).query(execution);
+    (client as unknown as { query(submittable: Batch): unknown }).query(batch);
   });
 }

@@ -207,7 +207,7 @@ export async function createApp(
       contextBuilder({
         orm,
         tokens: services.tokens,
-        viewers: new ViewerReader(orm, config.databasePreparedStatements),
+        viewers: new ViewerReader(orm, config.databasePreparedStatements, metrics?.batches),
         secureCookies: config.isProduction,
       }),
     );

@@ -1,5 +1,5 @@
 import { PostgreSqlConnection } from '@mikro-orm/postgresql';
-import { DatabaseError, type Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Orm } from './orm';
 
 /** PostgreSQL's answer when a prepared statement's result columns changed type since it was planned. */
@@ -33,6 +33,11 @@ interface ProtocolConnection {
 
 interface RowDescription {
   readonly fields: readonly { readonly dataTypeID: number }[];
+}
+
+/** Told of each batch written (the metrics: viewer reads per round trip). */
+export interface BatchObserver {
+  written(size: number): void;
 }
 
 /** An execution waiting for its batch to be written. */
@@ -158,17 +163,15 @@ class Skipped extends Error {
   }
 }
 
-/** PostgreSQL's answer when a statement passed statement_timeout (or was cancelled). */
-const QUERY_CANCELED = '57014';
-
 /**
- * Whether the executions skipped after a failed one are worth queueing again: the server refused
- * one statement and discarded the rest, unread. Not when the connection failed or the client-side
- * deadline passed (the executions' own deadline, whether or not the server ran them), nor when the
- * statement ran out of time: those behind it have waited as long, and the server is that slow.
+ * Whether the executions skipped after a failed one are queued again: only when the statement
+ * itself was refused (a migration changed a selected column's type), which the next batch, under
+ * the statement's new name, does not meet. Any other failure (a deadline, the connection lost, the
+ * server shutting down) is the database's, and would meet the next batch too: the skipped ones
+ * fail with it, within the deadline they shared, rather than wait as long again.
  */
 function skippedMayRunAgain(failure: unknown): boolean {
-  return failure instanceof DatabaseError && failure.code !== QUERY_CANCELED;
+  return resultTypeChanged(failure);
 }
 
 /**
@@ -186,8 +189,10 @@ function skippedMayRunAgain(failure: unknown): boolean {
  * The executions asked for during one turn of the event loop (the requests whose bytes arrived
  * together) are written as one batch on one pooled connection, once the turn's I/O callbacks have
  * run (`setImmediate`): under load, one round trip answers several requests. A batch of one is what
- * a lone request gets. Each execution runs as a statement of its own; one that fails fails alone,
- * and those written after it in its batch, which the server then skipped, are queued again.
+ * a lone request gets. Each execution runs as a statement of its own, with its own deadline. When
+ * one fails, the server skips those written after it in the batch: they are queued again if the
+ * statement was refused for a migration (below), and fail with the same error otherwise (a
+ * deadline passed, the connection or the server gone), which the next batch would meet too.
  *
  * A migration that changes the type of a selected column makes PostgreSQL refuse the statements
  * already prepared ("cached plan must not change result type", 0A000): the query is then sent again
@@ -216,6 +221,7 @@ export class PreparedStatement {
     private readonly name: string,
     private readonly text: string,
     private readonly named: boolean,
+    private readonly observer?: BatchObserver,
   ) {
     // The ORM's raw queries take `?` placeholders.
     this.unnamedText = text.replace(/\$\d+/g, '?');
@@ -291,6 +297,7 @@ export class PreparedStatement {
       rows: [],
     }));
     const batch = new Batch(this.text, entries);
+    this.observer?.written(entries.length);
     let failure: unknown;
     try {
       await execute(client, batch);

@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import type { RateLimitedOperation, RateLimitKey } from '../config/rate-limit-rules';
 import type { HashingObserver } from '../credentials/password.hasher';
 import type { Orm } from '../db/orm';
+import type { BatchObserver } from '../db/prepared-statement';
 import type { Logger } from '../logger';
 import type { RateLimitObserver } from '../rate-limits/rate-limiter';
 
@@ -17,6 +18,9 @@ export const SCRAPE_QUERY_DEADLINE_MS = 2000;
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Waits for a hashing thread: none at all, up to PASSWORD_HASH_QUEUE_TIMEOUT (5 s by default). */
 const QUEUE_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Viewer reads per round trip to PostgreSQL: one (a lone request) up to a full batch (64). */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 
 /** What the scrape reads from the running app; each source is wired once in createApp. */
 export interface MetricSources {
@@ -106,6 +110,20 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+
+  private readonly viewerBatches = new Histogram({
+    name: `${PREFIX}viewer_reads_per_round_trip`,
+    help: 'Viewer reads (one per authenticated request) written to PostgreSQL together, in one round trip; absent on the embedded database',
+    buckets: BATCH_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** Fed by the viewer's prepared statement (one batch each time it writes). */
+  readonly batches: BatchObserver = {
+    written: (size) => {
+      this.viewerBatches.observe(size);
+    },
+  };
 
   /** Fed by PasswordHasher. */
   readonly hashing: HashingObserver = {

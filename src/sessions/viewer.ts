@@ -1,7 +1,7 @@
 import { ReferenceKind, type EntityComparator, type EntityMetadata, type EntityProperty, type MetadataStorage } from '@mikro-orm/core';
 import type { AccessClaims } from '../credentials/token.codec';
 import type { Orm } from '../db/orm';
-import { PreparedStatement, type PositionalRow } from '../db/prepared-statement';
+import { PreparedStatement, type BatchObserver, type PositionalRow } from '../db/prepared-statement';
 import { isUuid } from '../db/uuid';
 import { AuthReason, AuthenticationFailure } from '../errors';
 import { User } from '../users/user.entity';
@@ -172,9 +172,10 @@ export class ViewerReader {
   constructor(
     private readonly orm: Orm,
     preparedStatements: boolean,
+    batches?: BatchObserver,
   ) {
     this.query = ViewerQuery.of(orm.getMetadata());
-    this.statement = new PreparedStatement(orm, 'viewer', this.query.text, preparedStatements);
+    this.statement = new PreparedStatement(orm, 'viewer', this.query.text, preparedStatements, batches);
   }
 
   async read(claims: AccessClaims): Promise<Viewer> {

@@ -40,7 +40,7 @@ export async function gql<T = Record<string, any>>(
 }
 
 /** The errors' `code/reason` pairs, for compact assertions. */
-export function codes(response: GraphQLResponse<unknown>): string[] {
+export function codes(response: Pick<GraphQLResponse<unknown>, 'errors'>): string[] {
   return (response.errors ?? []).map((e) => [e.extensions?.code, e.extensions?.reason].filter(Boolean).join('/'));
 }
 

@@ -6,6 +6,7 @@ import { startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { until } from '../helpers/eventually';
 import { AUTH_FIELDS, signUp, type SignedIn } from '../helpers/factories';
 import { must } from '../helpers/must';
+import { pipelinedPosts } from '../helpers/pipelined';
 import { createPgCluster, type PgCluster } from '../helpers/pg-cluster';
 import { expectUnavailable as expectMasked, outcome, postWithin, statusWithin, type Answer } from '../helpers/outage';
 
@@ -114,5 +115,28 @@ describe('a table locked by another session', () => {
       await locker.end();
     }
     await expectWorking(user);
+  }, 120_000);
+
+  it('answers each of the requests that arrive together SERVICE_UNAVAILABLE, and reads them together again once it is released', async () => {
+    const users = await Promise.all([signUp(app), signUp(app), signUp(app)]);
+    // The query's text is reused from here on (past Apollo's pipeline): the requests that arrive
+    // together then ask for their viewers in the same turn of the event loop, as one batch.
+    for (let i = 0; i < 3; i++) expect(outcome(await post(app, ME, {}, users[0].accessToken))).toBe('ok');
+    const together = [...users, ...users].map((user) => ({ query: ME, token: user.accessToken }));
+    const locker = new Client({ connectionString: pg().urlOf(DATABASE) });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table sessions in access exclusive mode');
+      // The first read of the batch waits for the lock until its deadline; the server skips the
+      // reads behind it, which fail with it instead of waiting as long again.
+      const answers = await pipelinedPosts(app, together, ANSWER_WITHIN_MS);
+      for (const answer of answers) expectUnavailable(answer);
+      await locker.query('rollback');
+    } finally {
+      await locker.end();
+    }
+    const answers = await pipelinedPosts(app, together, ANSWER_WITHIN_MS);
+    expect(answers.map((answer) => answer.data)).toEqual([...users, ...users].map((user) => ({ me: { id: user.id, email: user.email } })));
   }, 120_000);
 });

@@ -4,6 +4,7 @@ import { onServer, startTestApp, stopApps, type TestApp } from '../helpers/app';
 import { logIn, PASSWORD, Role, signUp, userWithRole } from '../helpers/factories';
 import { codes, gql } from '../helpers/graphql';
 import { must } from '../helpers/must';
+import { pipelinedPosts } from '../helpers/pipelined';
 
 // The viewer of each request is a read-only snapshot read with one query, without a unit of work;
 // resolvers that use the ORM fork one, once per request, however often Apollo copies the context.
@@ -193,6 +194,93 @@ describe('the viewer query as a prepared statement', () => {
       expect((await gql(app, ME, {}, { token: user.accessToken })).data).toEqual({ me: { id: user.id, name: 'Before Migration' } });
     }
     if (onServer) expect(await preparedOnPool()).toContain('viewer_2');
+  });
+});
+
+describe('viewer reads that arrive together, on a PostgreSQL server', () => {
+  const METRICS_TOKEN = 'metrics-scrape-token-0123456789-abcdefghijklmnop';
+  let together: TestApp;
+  beforeAll(async () => {
+    together = await startTestApp({ server: true, env: { METRICS_TOKEN } });
+  });
+  afterAll(async () => {
+    await stopApps(together);
+  });
+
+  /** The viewer-batch histogram's count (round trips) and sum (reads) so far. */
+  async function roundTrips(): Promise<{ count: number; sum: number }> {
+    const response = await fetch(`${together.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const body = await response.text();
+    const value = (series: string): number => Number(new RegExp(`^${series} (\\S+)$`, 'm').exec(body)?.[1] ?? Number.NaN);
+    return { count: value('auth_api_viewer_reads_per_round_trip_count'), sum: value('auth_api_viewer_reads_per_round_trip_sum') };
+  }
+
+  const ME = `query { me { id name role } }`;
+
+  it('are read in fewer round trips than requests, each request its own viewer, a refused one refused alone', async () => {
+    const admin = await userWithRole(together, Role.ADMIN);
+    const [first, second, revoked, disabled] = await Promise.all([
+      signUp(together, { name: 'First' }),
+      signUp(together, { name: 'Second' }),
+      signUp(together, { name: 'Revoked' }),
+      signUp(together, { name: 'Disabled' }),
+    ]);
+    const moderator = await signUp(together, { name: 'Moderator' });
+    await gql(
+      together,
+      `mutation ($id: ID!) { setUserRole(userId: $id, role: MODERATOR) { id } }`,
+      { id: moderator.id },
+      { token: admin.accessToken },
+    );
+    expect((await gql(together, `mutation { logout }`, {}, { token: revoked.accessToken })).data).toEqual({ logout: true });
+    await gql(together, `mutation ($id: ID!) { deactivateUser(userId: $id) { id } }`, { id: disabled.id }, { token: admin.accessToken });
+    // The query's text is reused from here on (past Apollo's pipeline, src/graphql/reused-queries.ts).
+    for (let i = 0; i < 3; i++) expect((await gql(together, ME, {}, { token: first.accessToken })).errors).toBeUndefined();
+
+    const tokens = [first, revoked, second, disabled, moderator, first, second, revoked, moderator, first];
+    const before = await roundTrips();
+    const answers = await pipelinedPosts(
+      together,
+      tokens.map((signedIn) => ({ query: ME, token: signedIn.accessToken })),
+    );
+    const after = await roundTrips();
+
+    const expected = tokens.map((signedIn) => {
+      if (signedIn === revoked) return ['UNAUTHENTICATED/TOKEN_REVOKED'];
+      if (signedIn === disabled) return [expect.stringMatching(/^UNAUTHENTICATED\/(TOKEN_REVOKED|ACCOUNT_DISABLED)$/)];
+      return {
+        id: signedIn.id,
+        name: signedIn === moderator ? 'Moderator' : signedIn === first ? 'First' : 'Second',
+        role: signedIn === moderator ? 'MODERATOR' : 'USER',
+      };
+    });
+    expect(answers.map((answer) => (answer.errors ? codes(answer) : answer.data?.['me']))).toEqual(expected);
+    expect(after.sum - before.sum).toBe(tokens.length);
+    expect(after.count - before.count).toBeGreaterThanOrEqual(1);
+    expect(after.count - before.count).toBeLessThan(tokens.length);
+  });
+
+  it('survive a migration that changes the type of a column they select: those behind the refused one are read again', async () => {
+    const users = await Promise.all(Array.from({ length: 4 }, (_, i) => signUp(together, { name: `Migrated ${String(i)}` })));
+    for (let i = 0; i < 3; i++) expect((await gql(together, ME, {}, { token: users[0]?.accessToken })).errors).toBeUndefined();
+    const client = new Client({ connectionString: must(together.databaseUrl, 'a server database') });
+    await client.connect();
+    try {
+      // varchar(n) to text: the statement prepared for varchar is refused ("cached plan must not change
+      // result type") for the first read of the batch; the server skips the rest, which are read again.
+      await client.query('alter table users alter column name type text');
+    } finally {
+      await client.end();
+    }
+    const tokens = [...users, ...users];
+    const answers = await pipelinedPosts(
+      together,
+      tokens.map((signedIn) => ({ query: ME, token: signedIn.accessToken })),
+    );
+    expect(answers.map((answer) => answer.errors ?? answer.data?.['me'])).toEqual(
+      tokens.map((signedIn, i) => ({ id: signedIn.id, name: `Migrated ${String(i % users.length)}`, role: 'USER' })),
+    );
+    expect(await preparedOnPool(together)).toContain('viewer_2');
   });
 });
 

@@ -54,8 +54,8 @@ interface Entry {
   readonly execution: Waiting;
   readonly name: string;
   readonly values: readonly StatementParameter[];
-  /** Whether a Describe is sent: the column types of its generation are not known yet. */
-  readonly describe: boolean;
+  /** The converters of its generation's columns, known when the batch was written; otherwise a Describe is sent. */
+  readonly parse: readonly TextParser[] | undefined;
   described: RowDescription | undefined;
   readonly rows: (string | null)[][];
 }
@@ -105,7 +105,7 @@ class Batch {
           connection.submittedNamedStatements[name] = this.text;
         }
         connection.bind({ portal: '', statement: name, values: entry.values, binary: false });
-        if (entry.describe) connection.describe({ type: 'P', name: '' });
+        if (!entry.parse) connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '', rows: 0 });
       }
       connection.sync();
@@ -292,7 +292,7 @@ export class PreparedStatement {
       execution,
       name: `${this.name}_${String(execution.generation)}`,
       values: execution.values,
-      describe: this.knownParsers(execution.generation) === undefined,
+      parse: this.knownParsers(execution.generation),
       described: undefined,
       rows: [],
     }));
@@ -308,8 +308,7 @@ export class PreparedStatement {
     // pg's defaults and whatever the ORM set, as for every other query).
     const types = client as unknown as { getTypeParser(oid: number, format: 'text'): TextParser };
     const parsersOf = (generation: number, entry: Entry): readonly TextParser[] | undefined => {
-      const known = this.knownParsers(generation);
-      if (known !== undefined || !entry.described) return known;
+      if (entry.parse || !entry.described) return entry.parse;
       const parse = entry.described.fields.map((field) => types.getTypeParser(field.dataTypeID, 'text'));
       if (generation >= (this.parsers?.generation ?? 0)) this.parsers = { generation, parse };
       return parse;

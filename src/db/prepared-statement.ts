@@ -11,7 +11,7 @@ function resultTypeChanged(error: unknown): boolean {
 }
 
 /** A parameter of a prepared statement: sent as text (`null`: SQL NULL). */
-export type StatementParameter = string | null;
+type StatementParameter = string | null;
 
 /** A row as positional values, in the order of the statement's select list, converted to JavaScript values. */
 export type PositionalRow = readonly unknown[];
@@ -35,79 +35,39 @@ interface RowDescription {
   readonly fields: readonly { readonly dataTypeID: number }[];
 }
 
-/** Told of each batch written (the metrics: viewer reads per round trip). */
-export interface BatchObserver {
-  written(size: number): void;
-}
-
-/** An execution waiting for its batch to be written. */
-interface Waiting {
-  readonly generation: number;
-  readonly values: readonly StatementParameter[];
-  readonly resolve: (rows: PositionalRow[]) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-/** One execution of a batch: a statement name (its generation), its parameters, what came back. */
-interface Entry {
-  /** The request's execution this entry writes. */
-  readonly execution: Waiting;
-  readonly name: string;
-  readonly values: readonly StatementParameter[];
-  /** The converters of its generation's columns, known when the batch was written; otherwise a Describe is sent. */
-  readonly parse: readonly TextParser[] | undefined;
-  described: RowDescription | undefined;
-  readonly rows: (string | null)[][];
-}
-
 /**
- * Executions of named statements on one client, written together as one pg "submittable" (the
- * interface pg-cursor and pg-query-stream implement): for each, Parse the first time its name is
- * used on the connection, then Bind, Execute; one Sync at the end. PostgreSQL reads them in one go,
- * runs them in order (each with its own statement_timeout) and flushes the answers once, at the
- * ReadyForQuery that answers the Sync: one write each way for the whole batch, where an execution
- * each would wake the server process, and then this one, once per request.
- *
- * Describe only while the column types are not known yet: without it the server sends no
- * RowDescription, and pg builds no field list, no parser list and no row object per execution.
- * Rows are kept as the column texts the server sent; the caller converts them.
- *
- * The server's messages come in the entries' order, each entry's ending with CommandComplete. An
- * error ends the batch at the entry that failed (`done` entries ran; those after it were skipped by
- * the server, which discards everything up to the Sync).
+ * One execution of a named statement on one client, as a pg "submittable" (the interface pg-cursor
+ * and pg-query-stream implement): Parse the first time on a connection, then Bind, Execute, Sync,
+ * written in one go. Describe only while the column types are not known yet: without it the server
+ * sends no RowDescription, and pg builds no field list, no parser list and no row object per
+ * execution. Rows are kept as the column texts the server sent; the caller converts them.
  */
-class Batch {
+class Execution {
   /** Set by pg's client.query (the client's own, or its read-timeout wrapper around it). */
-  callback: ((error: Error | null) => void) | undefined;
-  /** Entries whose CommandComplete came: the one the server's messages are about is `entries[done]`. */
-  done = 0;
+  callback: ((error: Error | null, rows?: (string | null)[][]) => void) | undefined;
+  /** The row description, when `describe` asked for one. */
+  described: RowDescription | undefined;
+  private readonly rows: (string | null)[][] = [];
 
   constructor(
+    /** Read by pg's client when the server confirms the Parse (its per-connection list of prepared statements). */
+    readonly name: string,
     readonly text: string,
-    readonly entries: readonly Entry[],
+    private readonly values: readonly StatementParameter[],
+    private readonly describe: boolean,
   ) {}
 
-  /**
-   * Read by pg's client when the server confirms a Parse (its per-connection list of prepared
-   * statements) or reports an error: the name of the entry the server's messages are about.
-   */
-  get name(): string | undefined {
-    return this.entries[this.done]?.name;
-  }
-
   submit(connection: ProtocolConnection): undefined {
+    const prepared = connection.parsedStatements[this.name] !== undefined || connection.submittedNamedStatements[this.name] !== undefined;
     connection.stream.cork();
     try {
-      for (const entry of this.entries) {
-        const { name } = entry;
-        if (connection.parsedStatements[name] === undefined && connection.submittedNamedStatements[name] === undefined) {
-          connection.parse({ text: this.text, name, types: [] });
-          connection.submittedNamedStatements[name] = this.text;
-        }
-        connection.bind({ portal: '', statement: name, values: entry.values, binary: false });
-        if (!entry.parse) connection.describe({ type: 'P', name: '' });
-        connection.execute({ portal: '', rows: 0 });
+      if (!prepared) {
+        connection.parse({ text: this.text, name: this.name, types: [] });
+        connection.submittedNamedStatements[this.name] = this.text;
       }
+      connection.bind({ portal: '', statement: this.name, values: this.values, binary: false });
+      if (this.describe) connection.describe({ type: 'P', name: '' });
+      connection.execute({ portal: '', rows: 0 });
       connection.sync();
     } finally {
       connection.stream.uncork();
@@ -116,16 +76,15 @@ class Batch {
   }
 
   handleRowDescription(message: RowDescription): void {
-    const entry = this.entries[this.done];
-    if (entry) entry.described = message;
+    this.described = message;
   }
 
   handleDataRow(message: { readonly fields: (string | null)[] }): void {
-    this.entries[this.done]?.rows.push(message.fields);
+    this.rows.push(message.fields);
   }
 
   handleCommandComplete(): void {
-    this.done++;
+    // the rows are complete; the answer comes with ReadyForQuery
   }
 
   handleEmptyQuery(): void {
@@ -149,34 +108,46 @@ class Batch {
   }
 
   handleReadyForQuery(): void {
-    this.callback?.(null);
+    this.callback?.(null, this.rows);
   }
 }
 
-/** Executions written to one connection at most, in one batch. */
+/** Told of each batch written (the metrics: viewer reads per round trip). */
+export interface BatchObserver {
+  written(size: number): void;
+}
+
+/** Reads written to the server in one round trip at most (the keys of one execution). */
 const MAX_BATCH = 64;
 
-/** Why an execution did not run: one written before it in its batch failed (the error it failed with). */
-class Skipped extends Error {
-  constructor(readonly reason: unknown) {
-    super('skipped: an execution before it in its batch failed');
-  }
+/** A read waiting for its batch to be written. */
+interface Waiting {
+  readonly key: string;
+  readonly resolve: (rows: PositionalRow[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** PostgreSQL's text form of an array of text keys, for a `$1::<type>[]` parameter: each element quoted. */
+function arrayLiteral(keys: readonly string[]): string {
+  return `{${keys.map((key) => `"${key.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/** A query by key: for one key, and for several at once. */
+export interface KeyedQuery {
+  /** The query of one key, `$1`. */
+  readonly text: string;
+  /** The same query for several keys, `$1` an array of them (`... = any($1::uuid[])`). */
+  readonly batchText: string;
+  /**
+   * The select-list position of the key column. A row belongs to the read whose key equals that
+   * column's text as the server sends it (for `uuid`, lower case): keys are given in that form.
+   */
+  readonly keyColumn: number;
 }
 
 /**
- * Whether the executions skipped after a failed one are queued again: only when the statement
- * itself was refused (a migration changed a selected column's type), which the next batch, under
- * the statement's new name, does not meet. Any other failure (a deadline, the connection lost, the
- * server shutting down) is the database's, and would meet the next batch too: the skipped ones
- * fail with it, within the deadline they shared, rather than wait as long again.
- */
-function skippedMayRunAgain(failure: unknown): boolean {
-  return resultTypeChanged(failure);
-}
-
-/**
- * A query that runs on every request, with fixed SQL text and `$n` parameters, whose rows come back
- * as positional values in the order of its select list.
+ * A query by key that runs on every request, with fixed SQL text, whose rows come back as positional
+ * values in the order of its select list.
  *
  * On a PostgreSQL server (and `named`) it is a named prepared statement on the ORM's own pool:
  * each pooled connection parses and plans it once, then only binds and executes it, where the
@@ -186,164 +157,138 @@ function skippedMayRunAgain(failure: unknown): boolean {
  * told them; their values are then converted by the pool's own type parsers, as pg converts the
  * ORM's rows.
  *
- * The executions asked for during one turn of the event loop (the requests whose bytes arrived
- * together) are written as one batch on one pooled connection, once the turn's I/O callbacks have
- * run (`setImmediate`): under load, one round trip answers several requests. A batch of one is what
- * a lone request gets. Each execution runs as a statement of its own, with its own deadline. When
- * one fails, the server skips those written after it in the batch: they are queued again if the
- * statement was refused for a migration (below), and fail with the same error otherwise (a
- * deadline passed, the connection or the server gone), which the next batch would meet too.
+ * The reads asked for during one turn of the event loop (the requests whose bytes arrived
+ * together) are one execution of the statement for all their keys (`batchText`), written once the
+ * turn's I/O callbacks have run (`setImmediate`): under load, one round trip and one statement
+ * answer several requests; a lone request makes a batch of one. Each read gets the rows of its own
+ * key. The reads of a batch share its outcome: one statement, one deadline, one error for all.
  *
  * A migration that changes the type of a selected column makes PostgreSQL refuse the statements
- * already prepared ("cached plan must not change result type", 0A000): the query is then sent again
- * once under a new name, which each connection prepares afresh, and its column types are asked for
- * again; the old statement stays unused until its connection closes.
+ * already prepared ("cached plan must not change result type", 0A000): each read of the batch is
+ * then sent again, once, under a new name, which each connection prepares afresh, and the column
+ * types are asked for again; the old statement stays unused until its connection closes.
  *
  * On the embedded database (PGlite: one in-process connection, no pool), or with `named` false
- * (a pooler that cannot keep prepared statements), it goes through the ORM's connection like any
- * raw query.
+ * (a pooler that cannot keep prepared statements), each read goes through the ORM's connection like
+ * any raw query, one key at a time (`text`).
  */
 export class PreparedStatement {
   private generation = 1;
   /** The converters of the current generation's columns, once an execution described them. */
   private parsers: { readonly generation: number; readonly parse: readonly TextParser[] } | undefined;
   private readonly unnamedText: string;
-  /** The executions asked for since the last batch was written, and the pool to write them to. */
-  private waiting: { readonly pool: Pool; readonly executions: Waiting[] } | undefined;
+  /** The reads asked for since the last batch was written, and the pool to write them to. */
+  private waiting: { readonly pool: Pool; readonly reads: Waiting[] } | undefined;
   private readonly writeWaiting = (): void => {
     const { waiting } = this;
     this.waiting = undefined;
-    if (waiting) void this.send(waiting.pool, waiting.executions);
+    if (waiting) void this.send(waiting.pool, waiting.reads);
   };
 
   constructor(
     private readonly orm: Orm,
     private readonly name: string,
-    private readonly text: string,
+    private readonly query: KeyedQuery,
     private readonly named: boolean,
     private readonly observer?: BatchObserver,
   ) {
     // The ORM's raw queries take `?` placeholders.
-    this.unnamedText = text.replace(/\$\d+/g, '?');
+    this.unnamedText = query.text.replace(/\$\d+/g, '?');
   }
 
-  async rows(values: readonly StatementParameter[]): Promise<PositionalRow[]> {
+  async rows(key: string): Promise<PositionalRow[]> {
     const connection = this.orm.em.getConnection();
     if (!this.named || !(connection instanceof PostgreSqlConnection)) {
-      const rows = await connection.execute<Record<string, unknown>[]>(this.unnamedText, [...values], 'all');
+      const rows = await connection.execute<Record<string, unknown>[]>(this.unnamedText, [key], 'all');
       // Keyed by the select list's distinct aliases, in its order.
       return rows.map((row) => Object.values(row));
     }
     const pool: Pool = await connection.getNativeClient();
-    let generation = this.generation;
-    let renamed = false;
-    let skipped = false;
-    for (;;) {
-      try {
-        return await this.queue(pool, generation, values);
-      } catch (error) {
-        if (error instanceof Skipped) {
-          // Queued once more, under the newest name (the one that failed may have renamed it).
-          if (skipped) throw error.reason;
-          skipped = true;
-          generation = this.generation;
-        } else if (!renamed && resultTypeChanged(error)) {
-          renamed = true;
-          // Concurrent requests that hit the same change move on to one new name together.
-          if (this.generation === generation) this.generation = generation + 1;
-          generation = this.generation;
-        } else {
-          throw error;
-        }
-      }
+    try {
+      return await this.queue(pool, key);
+    } catch (error) {
+      // The batch failed on a statement a migration changed, and moved on to a new name: once more.
+      if (!resultTypeChanged(error)) throw error;
+      return this.queue(pool, key);
     }
   }
 
   /** Joins the batch of this turn of the event loop (a new one when it is full). */
-  private queue(pool: Pool, generation: number, values: readonly StatementParameter[]): Promise<PositionalRow[]> {
+  private queue(pool: Pool, key: string): Promise<PositionalRow[]> {
     return new Promise((resolve, reject) => {
       let { waiting } = this;
       if (waiting?.pool !== pool) {
         if (waiting) this.writeWaiting();
-        waiting = { pool, executions: [] };
+        waiting = { pool, reads: [] };
         this.waiting = waiting;
         setImmediate(this.writeWaiting);
       }
-      waiting.executions.push({ generation, values, resolve, reject });
-      if (waiting.executions.length >= MAX_BATCH) this.writeWaiting();
+      waiting.reads.push({ key, resolve, reject });
+      if (waiting.reads.length >= MAX_BATCH) this.writeWaiting();
     });
   }
 
-  /** The converters of a generation's columns, when known. */
-  private knownParsers(generation: number): readonly TextParser[] | undefined {
-    return this.parsers?.generation === generation ? this.parsers.parse : undefined;
-  }
-
-  /** Writes a batch on one pooled connection and settles each of its executions; never rejects. */
-  private async send(pool: Pool, executions: readonly Waiting[]): Promise<void> {
+  /** Runs a batch on one pooled connection and settles each of its reads; never rejects. */
+  private async send(pool: Pool, reads: readonly Waiting[]): Promise<void> {
+    this.observer?.written(reads.length);
+    const generation = this.generation;
+    const known = this.parsers?.generation === generation ? this.parsers.parse : undefined;
+    const keys = [...new Set(reads.map((read) => read.key))];
+    const execution = new Execution(`${this.name}_${String(generation)}`, this.query.batchText, [arrayLiteral(keys)], known === undefined);
+    const fail = (error: unknown): void => {
+      // Concurrent batches that meet the same change move on to one new name together.
+      if (resultTypeChanged(error) && this.generation === generation) this.generation = generation + 1;
+      for (const read of reads) read.reject(error);
+    };
     let client: PoolClient;
     try {
       client = await pool.connect();
     } catch (error) {
-      for (const execution of executions) execution.reject(error);
+      fail(error);
       return;
     }
-    const entries: Entry[] = executions.map((execution) => ({
-      execution,
-      name: `${this.name}_${String(execution.generation)}`,
-      values: execution.values,
-      parse: this.knownParsers(execution.generation),
-      described: undefined,
-      rows: [],
-    }));
-    const batch = new Batch(this.text, entries);
-    this.observer?.written(entries.length);
-    let failure: unknown;
+    let texts: (string | null)[][];
     try {
-      await execute(client, batch);
+      texts = await execute(client, execution);
     } catch (error) {
-      failure = error;
+      // As pg-pool's own pool.query does: a client whose query failed is not used again.
+      client.release(error instanceof Error ? error : new Error('the statement failed'));
+      fail(error);
+      return;
     }
-    // The columns' converters: learnt from a description when one came (the pool's own type parsers,
-    // pg's defaults and whatever the ORM set, as for every other query).
-    const types = client as unknown as { getTypeParser(oid: number, format: 'text'): TextParser };
-    const parsersOf = (generation: number, entry: Entry): readonly TextParser[] | undefined => {
-      if (entry.parse || !entry.described) return entry.parse;
-      const parse = entry.described.fields.map((field) => types.getTypeParser(field.dataTypeID, 'text'));
+    let parse = known;
+    if (parse === undefined) {
+      const { described } = execution;
+      if (!described) {
+        const missing = new Error(`${execution.name}: the server sent no row description`);
+        client.release(missing);
+        fail(missing);
+        return;
+      }
+      // The pool's type parsers (pg's defaults and whatever the ORM set), as for every other query.
+      const types = client as unknown as { getTypeParser(oid: number, format: 'text'): TextParser };
+      parse = described.fields.map((field) => types.getTypeParser(field.dataTypeID, 'text'));
       if (generation >= (this.parsers?.generation ?? 0)) this.parsers = { generation, parse };
-      return parse;
-    };
-    let missing: Error | undefined;
-    entries.forEach((entry, i) => {
-      const { generation, resolve, reject } = entry.execution;
-      if (i > batch.done) {
-        reject(skippedMayRunAgain(failure) ? new Skipped(failure) : failure);
-        return;
-      }
-      if (i === batch.done) {
-        // The one that failed (every execution but one that never ran has CommandComplete).
-        reject(failure ?? new Error(`${entry.name}: the server did not complete the execution`));
-        return;
-      }
-      const columns = parsersOf(generation, entry);
-      if (!columns) {
-        missing ??= new Error(`${entry.name}: the server sent no row description`);
-        reject(missing);
-        return;
-      }
-      resolve(entry.rows.map((row) => row.map((text, column) => (text === null ? null : columns[column]?.(text)))));
-    });
-    // As pg-pool's own pool.query does: a client whose query failed is not used again.
-    if (failure !== undefined) client.release(failure instanceof Error ? failure : new Error('the batch failed'));
-    else client.release(missing);
+    }
+    client.release();
+    const columns = parse;
+    const byKey = new Map<string | null | undefined, PositionalRow[]>();
+    for (const row of texts) {
+      const key = row[this.query.keyColumn];
+      const converted = row.map((text, i) => (text === null ? null : columns[i]?.(text)));
+      const found = byKey.get(key);
+      if (found) found.push(converted);
+      else byKey.set(key, [converted]);
+    }
+    for (const read of reads) read.resolve(byKey.get(read.key) ?? []);
   }
 }
 
 /**
- * Runs a batch on a checked-out client. While it runs, the client's 'error' event (its connection
- * lost) fails the batch instead of going unheard, as in pg-pool's pool.query.
+ * Runs an execution on a checked-out client. While it runs, the client's 'error' event (its
+ * connection lost) fails the execution instead of going unheard, as in pg-pool's pool.query.
  */
-function execute(client: PoolClient, batch: Batch): Promise<void> {
+function execute(client: PoolClient, execution: Execution): Promise<(string | null)[][]> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const onError = (error: Error): void => {
@@ -352,13 +297,13 @@ function execute(client: PoolClient, batch: Batch): Promise<void> {
       reject(error);
     };
     client.once('error', onError);
-    batch.callback = (error) => {
+    execution.callback = (error, rows) => {
       client.removeListener('error', onError);
       if (settled) return;
       settled = true;
       if (error) reject(error);
-      else resolve();
+      else resolve(rows ?? []);
     };
-    (client as unknown as { query(submittable: Batch): unknown }).query(batch);
+    (client as unknown as { query(submittable: Execution): unknown }).query(execution);
   });
 }

@@ -1,7 +1,7 @@
 import { ReferenceKind, type EntityComparator, type EntityMetadata, type EntityProperty, type MetadataStorage } from '@mikro-orm/core';
 import type { AccessClaims } from '../credentials/token.codec';
 import type { Orm } from '../db/orm';
-import { PreparedStatement, type BatchObserver, type PositionalRow } from '../db/prepared-statement';
+import { PreparedStatement, type BatchObserver, type KeyedQuery, type PositionalRow } from '../db/prepared-statement';
 import { isUuid } from '../db/uuid';
 import { AuthReason, AuthenticationFailure } from '../errors';
 import { User } from '../users/user.entity';
@@ -70,9 +70,13 @@ const queries = new WeakMap<MetadataStorage, ViewerQuery>();
  * authenticated request. The user's column list comes from the ORM's metadata, so a column added
  * to `User` reaches the snapshot (and `me`) without anyone editing this query.
  */
-export class ViewerQuery {
+export class ViewerQuery implements KeyedQuery {
   /** With one parameter, `$1`: the session id. */
   readonly text: string;
+  /** The same for several sessions at once: `$1` an array of session ids. */
+  readonly batchText: string;
+  /** The select-list position of the session id, each row's key. */
+  readonly keyColumn: number;
   private readonly userMeta: EntityMetadata<User>;
   private readonly sessionMeta: EntityMetadata<Session>;
   private readonly userProperties: readonly string[];
@@ -91,10 +95,13 @@ export class ViewerQuery {
       ...this.userColumns.map((column) => `u."${column}" as "${USER_PREFIX}${column}"`),
       ...this.sessionColumns.map((column) => `s."${column}" as "${SESSION_PREFIX}${column}"`),
     ];
-    this.text =
+    const from =
       `select ${select.join(', ')} from "${this.sessionMeta.tableName}" s join "${this.userMeta.tableName}" u` +
       ` on u."${columnOf(this.userMeta, 'id')}" = s."${columnOf(this.sessionMeta, 'user')}"` +
-      ` where s."${columnOf(this.sessionMeta, 'id')}" = $1`;
+      ` where s."${columnOf(this.sessionMeta, 'id')}"`;
+    this.text = `${from} = $1`;
+    this.batchText = `${from} = any($1::uuid[])`;
+    this.keyColumn = this.userColumns.length + SESSION_PROPERTIES.indexOf('id');
   }
 
   /** The query of one ORM's metadata, built once. */
@@ -175,12 +182,13 @@ export class ViewerReader {
     batches?: BatchObserver,
   ) {
     this.query = ViewerQuery.of(orm.getMetadata());
-    this.statement = new PreparedStatement(orm, 'viewer', this.query.text, preparedStatements, batches);
+    this.statement = new PreparedStatement(orm, 'viewer', this.query, preparedStatements, batches);
   }
 
   async read(claims: AccessClaims): Promise<Viewer> {
     if (!isUuid(claims.sid)) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
-    const [row] = await this.statement.rows([claims.sid]);
+    // In the text form PostgreSQL returns a uuid in (lower case), which the batch's rows are matched by.
+    const [row] = await this.statement.rows(claims.sid.toLowerCase());
     if (!row) throw new AuthenticationFailure(AuthReason.TOKEN_INVALID);
     const viewer = this.query.viewerOf(this.orm.em.getComparator(), row);
     const refusal = accessRefusal(viewer.session, viewer.user.isActive, claims);

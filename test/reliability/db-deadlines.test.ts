@@ -128,8 +128,8 @@ describe('a table locked by another session', () => {
     try {
       await locker.query('begin');
       await locker.query('lock table sessions in access exclusive mode');
-      // The first read of the batch waits for the lock until its deadline; the server skips the
-      // reads behind it, which fail with it instead of waiting as long again.
+      // The batch's one statement waits for the lock until its deadline; every read of the batch
+      // fails with it, none waits longer.
       const answers = await pipelinedPosts(app, together, ANSWER_WITHIN_MS);
       for (const answer of answers) expectUnavailable(answer);
       await locker.query('rollback');

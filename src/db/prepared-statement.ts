@@ -230,7 +230,6 @@ export class PreparedStatement {
 
   /** Runs a batch on one pooled connection and settles each of its reads; never rejects. */
   private async send(pool: Pool, reads: readonly Waiting[]): Promise<void> {
-    this.observer?.written(reads.length);
     const generation = this.generation;
     const known = this.parsers?.generation === generation ? this.parsers.parse : undefined;
     const keys = [...new Set(reads.map((read) => read.key))];
@@ -247,6 +246,7 @@ export class PreparedStatement {
       fail(error);
       return;
     }
+    this.observer?.written(reads.length);
     let texts: (string | null)[][];
     try {
       texts = await execute(client, execution);
